@@ -1,0 +1,119 @@
+// Package store keeps the PBX's durable state in one SQLite database (WAL)
+// inside the data directory: users, registrar bindings, CDRs and settings.
+// Writes go through a group-commit writer, so a caller learns its write is
+// durable only after the transaction holding it has been fsynced, while many
+// concurrent writers share one fsync.
+package store
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	_ "github.com/mattn/go-sqlite3" // SQLite driver
+)
+
+// DBFile is the database file name inside the data directory.
+const DBFile = "pbx.db"
+
+// Subdirs are created by Init next to the database.
+var Subdirs = []string{"recordings", "voicemail", "prompts", "journal"}
+
+// ErrNotInitialised reports a data directory without a PBX database.
+var ErrNotInitialised = errors.New("data directory is not initialised (run `pbx init --data DIR`)")
+
+// Store is an open data directory.
+type Store struct {
+	dir string
+	rd  *sql.DB // concurrent readers
+	wr  *sql.DB // the single writer connection, owned by the group-commit loop
+	w   *writer
+}
+
+// Init creates the directory layout and brings the schema up to date. On an
+// initialised directory it changes nothing. realm is recorded the first time
+// only: user digests are computed for it.
+func Init(dir, realm string) error {
+	if realm == "" {
+		return errors.New("init: empty realm")
+	}
+	for _, d := range append([]string{""}, Subdirs...) {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o750); err != nil {
+			return fmt.Errorf("init %s: %w", dir, err)
+		}
+	}
+	db, err := sql.Open("sqlite3", dsn(dir, false))
+	if err != nil {
+		return fmt.Errorf("init %s: %w", dir, err)
+	}
+	defer db.Close()
+	if err := migrate(db); err != nil {
+		return fmt.Errorf("init %s: %w", dir, err)
+	}
+	if _, err := db.Exec(`INSERT OR IGNORE INTO settings(key, value) VALUES ('realm', ?)`, realm); err != nil {
+		return fmt.Errorf("init %s: record realm: %w", dir, err)
+	}
+	return nil
+}
+
+// Open opens an initialised data directory. It refuses a missing or
+// uninitialised directory and a schema older or newer than this binary's.
+func Open(dir string) (*Store, error) {
+	st, err := os.Stat(filepath.Join(dir, DBFile))
+	if err != nil || !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("open %s: %w", dir, ErrNotInitialised)
+	}
+	wr, err := sql.Open("sqlite3", dsn(dir, false))
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", dir, err)
+	}
+	wr.SetMaxOpenConns(1)
+	v, err := schemaVersion(wr)
+	if err == nil && v != len(migrations) {
+		err = versionError(v)
+	}
+	if err != nil {
+		wr.Close()
+		return nil, fmt.Errorf("open %s: %w", dir, err)
+	}
+	rd, err := sql.Open("sqlite3", dsn(dir, true))
+	if err != nil {
+		wr.Close()
+		return nil, fmt.Errorf("open %s: %w", dir, err)
+	}
+	rd.SetMaxOpenConns(4)
+	s := &Store{dir: dir, rd: rd, wr: wr}
+	s.w = startWriter(wr)
+	return s, nil
+}
+
+// Dir is the data directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Close waits for queued writes, then closes the database.
+func (s *Store) Close() error {
+	s.w.stop()
+	return errors.Join(s.rd.Close(), s.wr.Close())
+}
+
+// Realm is the digest realm recorded by Init.
+func (s *Store) Realm() (string, error) {
+	var r string
+	if err := s.rd.QueryRow(`SELECT value FROM settings WHERE key='realm'`).Scan(&r); err != nil {
+		return "", fmt.Errorf("read realm: %w", err)
+	}
+	return r, nil
+}
+
+// dsn: WAL, synchronous=FULL (a commit is on disk when it returns), a busy
+// timeout for the readers, foreign keys on.
+func dsn(dir string, readOnly bool) string {
+	p := "file:" + filepath.Join(dir, DBFile) +
+		"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=5000&_foreign_keys=on"
+	if readOnly {
+		p += "&mode=ro"
+	}
+	return p
+}
