@@ -1,0 +1,210 @@
+package sipd
+
+import (
+	"context"
+	"net/netip"
+	"sort"
+	"sync"
+	"time"
+
+	"pbxha/pbx/store"
+)
+
+// State is where a call is in its life.
+type State int
+
+// Call states. A call only moves forward: Trying → Early → Answered →
+// Confirmed → Ended; a call may end from any state.
+const (
+	Trying    State = iota // INVITE accepted, callee legs being tried
+	Early                  // a callee is ringing (180/183 relayed)
+	Answered               // 200 OK sent to the caller, its ACK awaited
+	Confirmed              // both legs established
+	Ended
+)
+
+func (s State) String() string {
+	return [...]string{"trying", "early", "answered", "confirmed", "ended"}[s]
+}
+
+// CallRecord is a snapshot of what recovering a call needs: both legs'
+// dialogs and the relay's addresses. Observers get one on every change.
+type CallRecord struct {
+	ID       string // the caller leg's Call-ID
+	Caller   string
+	Callee   string
+	State    State
+	A, B     Dialog
+	RelayA   netip.AddrPort // relay RTP address the caller sends to
+	RelayB   netip.AddrPort // relay RTP address the callee sends to
+	Start    time.Time
+	Answer   time.Time
+	Recorded string // recording file, when recording
+}
+
+// CallObserver is the seam for a dialog journal: Changed is called with the
+// new state of a call before the message that commits the change leaves
+// (the 200 OK to the caller, an ACK, a re-INVITE's answer), and Ended once a
+// call is over. An error from Changed aborts that message.
+type CallObserver interface {
+	Changed(CallRecord) error
+	Ended(id string)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Changed(CallRecord) error { return nil }
+func (nopObserver) Ended(string)             {}
+
+// Call is one bridged call: two dialogs and a relay. All fields are guarded
+// by mu; transitions go through the methods below only.
+type Call struct {
+	mu       sync.Mutex
+	srv      *Server
+	rec      CallRecord
+	relay    Relay
+	acked    chan struct{} // closed when the caller ACKs the 2xx
+	reoffer  bool          // a re-INVITE is in progress
+	bBranch  string        // Call-ID of the answered callee leg
+}
+
+// record returns a copy of the call's state.
+func (c *Call) record() CallRecord {
+	r := c.rec
+	r.A.RouteSet = append([]string(nil), r.A.RouteSet...)
+	r.B.RouteSet = append([]string(nil), r.B.RouteSet...)
+	return r
+}
+
+// transition moves the call to st and tells the observer. Callers hold mu.
+func (c *Call) transition(st State) error {
+	c.rec.State = st
+	if c.relay != nil {
+		c.rec.RelayA, c.rec.RelayB = c.relay.Local(Caller), c.relay.Local(Callee)
+	}
+	return c.srv.cfg.Observer.Changed(c.record())
+}
+
+// dialog returns side's dialog. Callers hold mu.
+func (c *Call) dialog(side Side) *Dialog {
+	if side == Caller {
+		return &c.rec.A
+	}
+	return &c.rec.B
+}
+
+// finish ends the call once: releases the relay, forgets the dialogs and
+// writes the CDR. status is the final SIP status the caller saw.
+func (c *Call) finish(disposition string, status int, hangup string) {
+	c.mu.Lock()
+	if c.rec.State == Ended {
+		c.mu.Unlock()
+		return
+	}
+	c.rec.State = Ended
+	rec := c.record()
+	relay := c.relay
+	c.mu.Unlock()
+
+	c.srv.calls.remove(c)
+	if relay != nil {
+		if err := relay.Close(); err != nil {
+			c.srv.log.Warn("release relay", "call", rec.ID, "err", err)
+		}
+	}
+	c.srv.cfg.Observer.Ended(rec.ID)
+	cdr := store.CDR{
+		Caller: rec.Caller, Callee: rec.Callee, ACallID: rec.ID, BCallID: rec.B.CallID,
+		Start: rec.Start, Answer: rec.Answer, End: time.Now(),
+		Disposition: disposition, SIPStatus: status, HangupSide: hangup,
+	}
+	if err := c.srv.cfg.Store.AddCDR(context.Background(), cdr); err != nil {
+		c.srv.log.Error("write cdr", "call", rec.ID, "err", err)
+	}
+}
+
+// callTable finds calls by the Call-ID of either leg.
+type callTable struct {
+	mu    sync.Mutex
+	legs  map[string]leg
+	calls map[*Call]struct{}
+}
+
+type leg struct {
+	call *Call
+	side Side
+}
+
+func newCallTable() *callTable {
+	return &callTable{legs: map[string]leg{}, calls: map[*Call]struct{}{}}
+}
+
+func (t *callTable) add(callID string, c *Call, side Side) {
+	t.mu.Lock()
+	t.legs[callID] = leg{c, side}
+	t.calls[c] = struct{}{}
+	t.mu.Unlock()
+}
+
+func (t *callTable) drop(callID string) {
+	t.mu.Lock()
+	delete(t.legs, callID)
+	t.mu.Unlock()
+}
+
+func (t *callTable) find(callID string) (leg, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	l, ok := t.legs[callID]
+	return l, ok
+}
+
+func (t *callTable) remove(c *Call) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.calls, c)
+	for id, l := range t.legs {
+		if l.call == c {
+			delete(t.legs, id)
+		}
+	}
+}
+
+func (t *callTable) list() []CallRecord {
+	t.mu.Lock()
+	cs := make([]*Call, 0, len(t.calls))
+	for c := range t.calls {
+		cs = append(cs, c)
+	}
+	t.mu.Unlock()
+	out := make([]CallRecord, 0, len(cs))
+	for _, c := range cs {
+		c.mu.Lock()
+		out = append(out, c.record())
+		c.mu.Unlock()
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Start.Before(out[j].Start) })
+	return out
+}
+
+// closeAll releases every relay at shutdown. Calls are not hung up: the
+// journal (issue 4) lets the next instance carry them on.
+func (t *callTable) closeAll() {
+	t.mu.Lock()
+	cs := make([]*Call, 0, len(t.calls))
+	for c := range t.calls {
+		cs = append(cs, c)
+	}
+	t.mu.Unlock()
+	for _, c := range cs {
+		c.mu.Lock()
+		if c.relay != nil {
+			c.relay.Close()
+			c.relay = nil
+		}
+		c.mu.Unlock()
+	}
+}
+
+// Calls lists the active calls.
+func (s *Server) Calls() []CallRecord { return s.calls.list() }
