@@ -17,8 +17,8 @@ type Dialog struct {
 	RemoteTag    string
 	LocalURI     string // our From (UAC leg) or To (UAS leg) address
 	RemoteURI    string
-	LocalCSeq    uint32 // last CSeq we sent
-	RemoteCSeq   uint32 // last CSeq received from the peer
+	LocalCSeq    uint32   // last CSeq we sent
+	RemoteCSeq   uint32   // last CSeq received from the peer
 	RemoteTarget string   // the peer's Contact URI
 	RouteSet     []string // Route URIs, in the order to send them
 	Transport    string   // UDP or TCP
@@ -199,4 +199,3 @@ func cancelFor(inv *sip.Request) *sip.Request {
 
 // prebuilt tells sipgo's client to send a request exactly as we built it.
 func prebuilt(*sipgo.Client, *sip.Request) error { return nil }
-

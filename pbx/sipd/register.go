@@ -118,4 +118,3 @@ func headerValue(m *sip.Request, name string) string {
 	}
 	return ""
 }
-

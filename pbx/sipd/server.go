@@ -27,14 +27,14 @@ type Config struct {
 	Listen      string // IP:port; a wildcard address is refused
 	Realm       string
 	Store       *store.Store
-	Media       MediaFactory   // RTP relay for calls; nil refuses INVITEs with 503
-	Observer    CallObserver   // optional: told of each call state change before it is signalled
-	Logger      *slog.Logger   // nil: slog.Default()
-	NonceTTL    time.Duration  // default 5 min
-	RingTimeout time.Duration  // how long a callee may ring; default 60 s
-	UserAgent   string         // Server/User-Agent header; default "pbxha"
-	RecvBuffer  int            // UDP SO_RCVBUF bytes; default 8 MiB
-	Expires     ExpiresPolicy  // registration limits
+	Media       MediaFactory  // RTP relay for calls; nil refuses INVITEs with 503
+	Observer    CallObserver  // optional: told of each call state change before it is signalled
+	Logger      *slog.Logger  // nil: slog.Default()
+	NonceTTL    time.Duration // default 5 min
+	RingTimeout time.Duration // how long a callee may ring; default 60 s
+	UserAgent   string        // Server/User-Agent header; default "pbxha"
+	RecvBuffer  int           // UDP SO_RCVBUF bytes; default 8 MiB
+	Expires     ExpiresPolicy // registration limits
 }
 
 // ExpiresPolicy bounds registration lifetimes (seconds).
