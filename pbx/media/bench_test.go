@@ -1,0 +1,114 @@
+package media
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+// benchCall is newCall for benchmarks: a relay between two loopback phones.
+func benchCall(b *testing.B) (r *Relay, a, bp *phone, portA, portB int) {
+	b.Helper()
+	p, err := NewPool(loopback, 30000, 30999)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pa, err := p.Allocate()
+	if err != nil {
+		b.Fatal(err)
+	}
+	pb, err := p.Allocate()
+	if err != nil {
+		b.Fatal(err)
+	}
+	r = NewRelay(pa, pb, Options{})
+	b.Cleanup(func() { r.Close() })
+	a, bp = newPhone(b, "127.0.0.1"), newPhone(b, "127.0.0.1")
+	r.SetPeer(A, a.addr(), a.addr())
+	r.SetPeer(B, bp.addr(), bp.addr())
+	portA, portB = r.Ports()
+	return r, a, bp, portA, portB
+}
+
+// throughput sends one-way RTP from phone A to phone B, through the relay
+// or (the reference) directly, at most window packets in flight so that
+// loopback does not drop; ns/op is per packet.
+func throughput(b *testing.B, viaRelay bool) {
+	_, a, bp, portA, _ := benchCall(b)
+	const window = 128
+	pkt := a.rtp(1)
+	dst := bp.addr()
+	if viaRelay {
+		dst = netip.AddrPortFrom(loopback, uint16(portA))
+	}
+	inflight := make(chan struct{}, window)
+	errc := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 2048)
+		for n := 0; n < b.N; n++ {
+			if err := bp.conn.SetReadDeadline(time.Now().Add(2 * time.Second)); err != nil {
+				errc <- err
+				return
+			}
+			if _, _, err := bp.conn.ReadFromUDPAddrPort(buf); err != nil {
+				errc <- fmt.Errorf("after %d of %d packets: %w", n, b.N, err)
+				return
+			}
+			<-inflight
+		}
+		errc <- nil
+	}()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(pkt)))
+	b.ResetTimer()
+	for range b.N {
+		inflight <- struct{}{}
+		if _, err := a.conn.WriteToUDPAddrPort(pkt, dst); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := <-errc; err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pkts/s")
+}
+
+func BenchmarkThroughputDirect(b *testing.B) { throughput(b, false) }
+func BenchmarkThroughputRelay(b *testing.B)  { throughput(b, true) }
+
+// roundTrip measures one packet out and its echo back, through the relay
+// or (the reference) directly between the two phones.
+func roundTrip(b *testing.B, viaRelay bool) {
+	_, a, bp, portA, portB := benchCall(b)
+	toB, toA := bp.addr(), a.addr()
+	if viaRelay {
+		toB, toA = netip.AddrPortFrom(loopback, uint16(portA)), netip.AddrPortFrom(loopback, uint16(portB))
+	}
+	pkt := a.rtp(1)
+	buf := make([]byte, 2048)
+	for _, c := range []*phone{a, bp} {
+		if err := c.conn.SetReadDeadline(time.Now().Add(time.Minute)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := a.conn.WriteToUDPAddrPort(pkt, toB); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := bp.conn.ReadFromUDPAddrPort(buf); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := bp.conn.WriteToUDPAddrPort(pkt, toA); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := a.conn.ReadFromUDPAddrPort(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRoundTripDirect(b *testing.B) { roundTrip(b, false) }
+func BenchmarkRoundTripRelay(b *testing.B)  { roundTrip(b, true) }

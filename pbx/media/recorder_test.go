@@ -1,0 +1,251 @@
+package media
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestG711MatchesSox compares every code's decoding with sox's.
+func TestG711MatchesSox(t *testing.T) {
+	codes, err := os.ReadFile("testdata/g711-codes.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		golden string
+		table  *[256]int16
+	}{{"testdata/ulaw-sox.s16", &ulawTable}, {"testdata/alaw-sox.s16", &alawTable}} {
+		want, err := os.ReadFile(tt.golden)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(codes) != 256 || len(want) != 512 {
+			t.Fatalf("golden sizes %d/%d", len(codes), len(want))
+		}
+		for i, c := range codes {
+			if got, w := tt.table[c], int16(binary.LittleEndian.Uint16(want[2*i:])); got != w {
+				t.Errorf("%s: code %#02x decodes to %d; sox says %d", tt.golden, c, got, w)
+			}
+		}
+	}
+}
+
+func TestRTPPayload(t *testing.T) {
+	base := []byte{0x80, 8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1}
+	tests := []struct {
+		name    string
+		pkt     []byte
+		payload string
+		pt      byte
+		ok      bool
+	}{
+		{"plain", append(base[:12:12], "ab"...), "ab", 8, true},
+		{"marker bit", append([]byte{0x80, 0x80 | 8}, append(base[2:12:12], "ab"...)...), "ab", 8, true},
+		{"csrc", append([]byte{0x81, 0}, append(base[2:12:12], 9, 9, 9, 9, 'x')...), "x", 0, true},
+		{"extension", append([]byte{0x90, 0}, append(base[2:12:12], 0xbe, 0xde, 0, 1, 1, 2, 3, 4, 'y')...), "y", 0, true},
+		{"padding", append([]byte{0xa0, 0}, append(base[2:12:12], 'z', 0, 2)...), "z", 0, true},
+		{"short", base[:11], "", 0, false},
+		{"version 1", append([]byte{0x40}, base[1:]...), "", 0, false},
+		{"csrc past end", append([]byte{0x8f}, base[1:]...), "", 0, false},
+		{"extension past end", append([]byte{0x90}, base[1:]...), "", 0, false},
+		{"padding past start", append([]byte{0xa0}, append(base[1:12:12], 200)...), "", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, pt, ok := rtpPayload(tt.pkt)
+			if ok != tt.ok || string(p) != tt.payload || pt != tt.pt {
+				t.Errorf("rtpPayload = %q, %d, %v; want %q, %d, %v", p, pt, ok, tt.payload, tt.pt, tt.ok)
+			}
+		})
+	}
+}
+
+// clock is a settable time source for the recorder.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+// g711 builds an RTP packet of 160 copies of code with payload type pt.
+func g711(pt, code byte) []byte {
+	pkt := make([]byte, 12+160)
+	pkt[0], pkt[1] = 0x80, pt
+	for i := 12; i < len(pkt); i++ {
+		pkt[i] = code
+	}
+	return pkt
+}
+
+// readWAV returns the frames of a recording after checking its header.
+func readWAV(t *testing.T, path string) [][2]int16 {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < headerBytes || !bytes.Equal(b[:4], []byte("RIFF")) || !bytes.Equal(b[8:16], []byte("WAVEfmt ")) {
+		t.Fatalf("%s: not a WAV file", path)
+	}
+	data := int(binary.LittleEndian.Uint32(b[40:]))
+	if data != len(b)-headerBytes || int(binary.LittleEndian.Uint32(b[4:])) != 36+data {
+		t.Fatalf("%s: header sizes %d/%d for %d data bytes", path, binary.LittleEndian.Uint32(b[4:]), data, len(b)-headerBytes)
+	}
+	frames := make([][2]int16, data/frameBytes)
+	for i := range frames {
+		o := headerBytes + i*frameBytes
+		frames[i] = [2]int16{int16(binary.LittleEndian.Uint16(b[o:])), int16(binary.LittleEndian.Uint16(b[o+2:]))}
+	}
+	return frames
+}
+
+// checkSpan asserts frames[from:to] of channel ch all equal want.
+func checkSpan(t *testing.T, frames [][2]int16, ch, from, to int, want int16) {
+	t.Helper()
+	if to > len(frames) {
+		t.Fatalf("recording has %d frames; want at least %d", len(frames), to)
+	}
+	for i := from; i < to; i++ {
+		if frames[i][ch] != want {
+			t.Fatalf("channel %d frame %d = %d; want %d over [%d,%d)", ch, i, frames[i][ch], want, from, to)
+		}
+	}
+}
+
+const pcmuLoud, pcmaQuiet = 0x80, 0xd5 // decode to 32124 and 8
+
+// TestRecorderAlignsAndAppends: both legs land on their channels at their
+// wall-clock positions; a gap becomes silence; a killed recorder's file
+// reopens (torn frame cut) and continues on the same timeline.
+func TestRecorderAlignsAndAppends(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "call.wav")
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	clk := &clock{t: t0}
+	rec, err := OpenRecorder(path, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.now = clk.now
+	tick := func(from, to int, a bool) { // 20 ms packets for packet slots [from, to)
+		for i := from; i < to; i++ {
+			clk.t = t0.Add(time.Duration(i) * 20 * time.Millisecond)
+			if a {
+				rec.WriteRTP(A, g711(0, pcmuLoud))
+			}
+			rec.WriteRTP(B, g711(8, pcmaQuiet))
+		}
+	}
+	tick(0, 50, true)    // 0-1 s: both talk
+	tick(50, 100, false) // 1-2 s: A silent (on hold)
+	tick(100, 150, true) // 2-3 s: both again
+	if rec.Start() != t0 {
+		t.Errorf("Start = %v", rec.Start())
+	}
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f := readWAV(t, path)
+	if len(f) != 150*160 {
+		t.Fatalf("%d frames; want %d", len(f), 150*160)
+	}
+	checkSpan(t, f, 0, 0, 8000, 32124)
+	checkSpan(t, f, 0, 8000, 16000, 0)
+	checkSpan(t, f, 0, 16000, 24000, 32124)
+	checkSpan(t, f, 1, 0, 24000, 8)
+
+	// Restart: the process died with the header stale and half a frame
+	// written; reopening cuts the half frame and appends on the timeline.
+	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fh.Write([]byte{1, 2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	fh.Close()
+	rec, err = OpenRecorder(path, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Frames() != 24000 {
+		t.Errorf("reopened with %d frames; want 24000", rec.Frames())
+	}
+	rec.now = clk.now
+	tick(200, 250, true) // 4-5 s, after a 1 s outage
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f = readWAV(t, path)
+	if len(f) != 250*160 {
+		t.Fatalf("%d frames after append; want %d", len(f), 250*160)
+	}
+	checkSpan(t, f, 0, 0, 8000, 32124)      // before the restart, kept
+	checkSpan(t, f, 0, 24000, 32000, 0)     // the outage, silence
+	checkSpan(t, f, 1, 24000, 32000, 0)     // on both channels
+	checkSpan(t, f, 0, 32000, 40000, 32124) // after the restart
+	checkSpan(t, f, 1, 32000, 40000, 8)
+}
+
+func TestRecorderIgnoresOtherPayloads(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "call.wav")
+	t0 := time.Now()
+	rec, err := OpenRecorder(path, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{t: t0}
+	rec.now = clk.now
+	rec.WriteRTP(A, g711(101, 1)) // telephone-event
+	rec.WriteRTP(A, []byte{1, 2, 3})
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if f := readWAV(t, path); len(f) != 0 {
+		t.Errorf("%d frames from non-G.711 packets", len(f))
+	}
+}
+
+func TestOpenRecorderRejectsOtherFiles(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.wav")
+	if err := os.WriteFile(path, []byte("RIFF....WAVEfmt something else entirely, 44 bytes or more"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenRecorder(path, time.Now()); err == nil {
+		t.Error("OpenRecorder appended to a file in another format")
+	}
+	if _, err := OpenRecorder(filepath.Join(t.TempDir(), "missing", "x.wav"), time.Now()); err == nil {
+		t.Error("OpenRecorder in a missing directory succeeded")
+	}
+}
+
+// TestRelayRecords: a relay with a recorder writes what it relays.
+func TestRelayRecords(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "call.wav")
+	rec, err := OpenRecorder(path, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newCall(t, Options{Recorder: rec})
+	for range 5 {
+		p := g711(0, pcmuLoud)
+		c.a.send(c.portA, p)
+		c.b.expect(c.portB, p)
+	}
+	if err := c.relay.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	loud := 0
+	for _, fr := range readWAV(t, path) {
+		if fr[0] == 32124 {
+			loud++
+		}
+	}
+	if loud != 5*160 {
+		t.Errorf("%d loud frames on channel A; want %d", loud, 5*160)
+	}
+}

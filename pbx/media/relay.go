@@ -1,0 +1,330 @@
+package media
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Side names a leg of the relay.
+type Side int
+
+// The two legs: A is conventionally the caller, B the callee.
+const (
+	A Side = 0
+	B Side = 1
+)
+
+func (s Side) other() Side { return 1 - s }
+
+func (s Side) String() string { return string("AB"[s]) }
+
+// Options tune a relay; the zero value is usable.
+type Options struct {
+	// Probation is how many consecutive in-sequence RTP packets (same
+	// source, same SSRC) a source that differs from the SDP address must
+	// send before the leg latches to it. Default 3.
+	Probation int
+	// Recorder, if set, receives every relayed RTP packet.
+	Recorder *Recorder
+}
+
+// LegState is what a leg needs to resume after a restart.
+type LegState struct {
+	Port int // local RTP port (RTCP on Port+1)
+	// SDPRTP and SDPRTCP are the peer's addresses from its SDP.
+	SDPRTP  netip.AddrPort
+	SDPRTCP netip.AddrPort
+	// RTP and RTCP are where the leg's packets go now: the SDP addresses
+	// until latched, then the sources the phone actually sends from.
+	RTP         netip.AddrPort
+	RTCP        netip.AddrPort
+	RTPLatched  bool
+	RTCPLatched bool
+}
+
+// State is the relay's resumable state, JSON-encodable for the journal.
+type State struct {
+	Legs [2]LegState
+}
+
+// DirStats counts packets received from one leg and relayed to the other.
+type DirStats struct {
+	RTPPackets  uint64
+	RTPBytes    uint64
+	RTCPPackets uint64
+	// Dropped counts packets not relayed: from a source other than the
+	// latched one, during probation, malformed, or with no peer yet.
+	Dropped uint64
+	LastRTP time.Time // zero until the first relayed RTP packet
+}
+
+// Stats holds DirStats per source leg: From[A] is A's traffic towards B.
+type Stats struct {
+	From [2]DirStats
+}
+
+// counters is the lock-free form of DirStats.
+type counters struct {
+	rtpPackets, rtpBytes, rtcpPackets, dropped atomic.Uint64
+	lastRTP                                    atomic.Int64 // unix nanoseconds
+}
+
+// peers is an immutable snapshot of a leg's addresses, swapped atomically.
+type peers struct{ LegState }
+
+type leg struct {
+	pair  *Pair
+	peers atomic.Pointer[peers]
+	mu    sync.Mutex // serialises changes of peers
+	// probe tracks the RTP latching candidate; only the leg's RTP reader
+	// touches it, under mu.
+	probe struct {
+		src  netip.AddrPort
+		ssrc uint32
+		seq  uint16
+		n    int
+	}
+	stats counters
+}
+
+// Relay forwards RTP and RTCP between two legs. Each leg's sockets receive
+// from that leg's phone; packets go out of the other leg's sockets to the
+// other phone, so each phone sees the relay at the address and port the
+// PBX put in its SDP.
+type Relay struct {
+	legs      [2]leg
+	probation int
+	rec       *Recorder
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// NewRelay starts relaying between two pairs. Peers are unknown until
+// SetPeer; packets for a leg without a peer are dropped.
+func NewRelay(a, b *Pair, o Options) *Relay {
+	return startRelay(a, b, State{Legs: [2]LegState{{Port: a.Port}, {Port: b.Port}}}, o)
+}
+
+// RestoreRelay re-binds the ports recorded in st on pool and resumes
+// relaying with the recorded peers and latches, so phones that keep
+// sending to the same address and port are relayed again at once.
+func RestoreRelay(pool *Pool, st State, o Options) (*Relay, error) {
+	a, err := pool.Bind(st.Legs[A].Port)
+	if err != nil {
+		return nil, fmt.Errorf("media: restore leg A: %w", err)
+	}
+	b, err := pool.Bind(st.Legs[B].Port)
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("media: restore leg B: %w", err)
+	}
+	return startRelay(a, b, st, o), nil
+}
+
+func startRelay(a, b *Pair, st State, o Options) *Relay {
+	if o.Probation <= 0 {
+		o.Probation = 3
+	}
+	r := &Relay{probation: o.Probation, rec: o.Recorder}
+	for i, p := range [2]*Pair{a, b} {
+		l := &r.legs[i]
+		l.pair = p
+		s := st.Legs[i]
+		s.Port = p.Port
+		l.peers.Store(&peers{s})
+	}
+	for _, s := range [2]Side{A, B} {
+		r.wg.Add(2)
+		go r.readRTP(s)
+		go r.readRTCP(s)
+	}
+	return r
+}
+
+// Ports returns the local RTP ports of legs A and B.
+func (r *Relay) Ports() (a, b int) { return r.legs[A].pair.Port, r.legs[B].pair.Port }
+
+// SetPeer sets where leg s's phone wants RTP and RTCP, from its SDP (offer,
+// answer or re-INVITE). If the RTP address is unchanged the latches stay;
+// otherwise the leg sends to the new address and latches again.
+func (r *Relay) SetPeer(s Side, rtp, rtcp netip.AddrPort) {
+	l := &r.legs[s]
+	rtp = unmap(rtp)
+	rtcp = unmap(rtcp)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := l.peers.Load().LegState
+	if st.SDPRTP == rtp && st.RTPLatched {
+		st.SDPRTCP = rtcp
+		l.peers.Store(&peers{st})
+		return
+	}
+	l.probe.n = 0
+	l.peers.Store(&peers{LegState{Port: st.Port, SDPRTP: rtp, SDPRTCP: rtcp, RTP: rtp, RTCP: rtcp}})
+}
+
+func unmap(ap netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
+
+// State returns the relay's current resumable state.
+func (r *Relay) State() State {
+	return State{Legs: [2]LegState{r.legs[A].peers.Load().LegState, r.legs[B].peers.Load().LegState}}
+}
+
+// Stats returns a snapshot of the per-direction counters.
+func (r *Relay) Stats() Stats {
+	var st Stats
+	for i := range r.legs {
+		c := &r.legs[i].stats
+		d := DirStats{
+			RTPPackets:  c.rtpPackets.Load(),
+			RTPBytes:    c.rtpBytes.Load(),
+			RTCPPackets: c.rtcpPackets.Load(),
+			Dropped:     c.dropped.Load(),
+		}
+		if ns := c.lastRTP.Load(); ns != 0 {
+			d.LastRTP = time.Unix(0, ns)
+		}
+		st.From[i] = d
+	}
+	return st
+}
+
+// Close stops relaying, waits for the readers and releases both pairs.
+func (r *Relay) Close() error {
+	var err error
+	r.closeOnce.Do(func() {
+		err = errors.Join(r.legs[A].pair.Close(), r.legs[B].pair.Close())
+		r.wg.Wait()
+	})
+	return err
+}
+
+// maxPacket bounds a datagram; RTP over UDP on Ethernet stays far below.
+const maxPacket = 2048
+
+func (r *Relay) readRTP(s Side) {
+	defer r.wg.Done()
+	in, out := &r.legs[s], &r.legs[s.other()]
+	var buf [maxPacket]byte
+	for {
+		n, src, err := in.pair.RTP.ReadFromUDPAddrPort(buf[:])
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue // ICMP port unreachable from a peer and the like
+		}
+		pkt := buf[:n]
+		dst := out.peers.Load().RTP
+		if !in.acceptRTP(unmap(src), pkt, r.probation) || !dst.IsValid() || dst.Port() == 0 {
+			in.stats.dropped.Add(1)
+			continue
+		}
+		if _, err := out.pair.RTP.WriteToUDPAddrPort(pkt, dst); err != nil {
+			in.stats.dropped.Add(1)
+			continue
+		}
+		in.stats.rtpPackets.Add(1)
+		in.stats.rtpBytes.Add(uint64(n))
+		in.stats.lastRTP.Store(time.Now().UnixNano())
+		if r.rec != nil {
+			r.rec.WriteRTP(s, pkt)
+		}
+	}
+}
+
+func (r *Relay) readRTCP(s Side) {
+	defer r.wg.Done()
+	in, out := &r.legs[s], &r.legs[s.other()]
+	var buf [maxPacket]byte
+	for {
+		n, src, err := in.pair.RTCP.ReadFromUDPAddrPort(buf[:])
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		dst := out.peers.Load().RTCP
+		if !in.acceptRTCP(unmap(src), buf[:n]) || !dst.IsValid() || dst.Port() == 0 {
+			in.stats.dropped.Add(1)
+			continue
+		}
+		if _, err := out.pair.RTCP.WriteToUDPAddrPort(buf[:n], dst); err != nil {
+			in.stats.dropped.Add(1)
+			continue
+		}
+		in.stats.rtcpPackets.Add(1)
+	}
+}
+
+// acceptRTP decides whether an RTP packet from src may be relayed, and
+// latches the leg's RTP destination to src when it earns it: at once when
+// src has the SDP's IP address (no NAT in the way), else after probation
+// consecutive in-sequence packets from one source and SSRC. Once latched,
+// only the latched source is accepted until SetPeer changes the SDP
+// address; this closes the "RTP bleed" hole where any first sender could
+// capture a call's media.
+func (l *leg) acceptRTP(src netip.AddrPort, pkt []byte, probation int) bool {
+	if len(pkt) < 12 || pkt[0]>>6 != 2 {
+		return false
+	}
+	if p := l.peers.Load(); p.RTPLatched {
+		return src == p.RTP
+	}
+	ssrc := binary.BigEndian.Uint32(pkt[8:12])
+	seq := binary.BigEndian.Uint16(pkt[2:4])
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := l.peers.Load().LegState
+	if st.RTPLatched {
+		return src == st.RTP
+	}
+	pr := &l.probe
+	if src.Addr() != st.SDPRTP.Addr() {
+		if pr.n > 0 && pr.src == src && pr.ssrc == ssrc && seq == pr.seq+1 {
+			pr.n++
+		} else {
+			pr.src, pr.ssrc, pr.n = src, ssrc, 1
+		}
+		pr.seq = seq
+		if pr.n < probation {
+			return false
+		}
+	}
+	st.RTP, st.RTPLatched = src, true
+	l.peers.Store(&peers{st})
+	return true
+}
+
+// acceptRTCP latches the RTCP destination to the first RTCP source whose
+// IP is the leg's RTP peer's (latched or from SDP); NATs keep the IP and
+// pick their own port.
+func (l *leg) acceptRTCP(src netip.AddrPort, pkt []byte) bool {
+	if len(pkt) < 8 || pkt[0]>>6 != 2 {
+		return false
+	}
+	if p := l.peers.Load(); p.RTCPLatched {
+		return src == p.RTCP
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := l.peers.Load().LegState
+	if st.RTCPLatched {
+		return src == st.RTCP
+	}
+	if src.Addr() != st.RTP.Addr() && src.Addr() != st.SDPRTP.Addr() {
+		return false
+	}
+	st.RTCP, st.RTCPLatched = src, true
+	l.peers.Store(&peers{st})
+	return true
+}
