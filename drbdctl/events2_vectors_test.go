@@ -109,6 +109,16 @@ func TestEvents2Vectors(t *testing.T) {
 				if got := describe(st); got != exp {
 					t.Errorf("%s:\n got %s\nwant %s", run.cmd, got, exp)
 				}
+				// Following the same lines as a stream ends in the same state.
+				if !strings.Contains(run.cmd, "cat -v") {
+					watched, err := Watch(strings.NewReader(strings.Join(run.lines, "\n")), func(Change) {})
+					if err != nil {
+						t.Fatalf("%s: Watch: %v", run.cmd, err)
+					}
+					if got := describe(watched); got != exp {
+						t.Errorf("%s: Watch ended in\n %s\nwant %s", run.cmd, got, exp)
+					}
+				}
 			}
 		})
 	}
