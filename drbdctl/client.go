@@ -48,6 +48,36 @@ func (c *Client) run(ctx context.Context, name string, args ...string) ([]byte, 
 	return out, err
 }
 
+// StatusAll reads the state of every resource (`drbdsetup events2 --now
+// --statistics all`). Without the DRBD module it returns ErrNotConfigured.
+func (c *Client) StatusAll(ctx context.Context) (Status, error) {
+	out, err := c.run(ctx, "drbdsetup", "events2", "--now", "--statistics", "all")
+	if err != nil {
+		return Status{}, fmt.Errorf("status: %w", err)
+	}
+	st, err := ParseEvents2(out)
+	if err != nil {
+		return Status{}, fmt.Errorf("status: %w", err)
+	}
+	return st, nil
+}
+
+// Follow runs `drbdsetup events2 --timestamps RES` ("all" for every
+// resource) and calls emit for each change (see Watch) until ctx ends.
+func (c *Client) Follow(ctx context.Context, res string, emit func(Change)) error {
+	rc, err := c.runner().Stream(ctx, "drbdsetup", "events2", "--timestamps", res)
+	if err != nil {
+		return fmt.Errorf("watch %s: %w", res, err)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = rc.Close() })
+	defer stop()
+	defer rc.Close()
+	if _, err := Watch(rc, emit); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("watch %s: %w", res, err)
+	}
+	return nil
+}
+
 // Status reads one resource's state with `drbdsetup events2 --now
 // --statistics RES` (DRBD 9, and 8.4 through drbdsetup-84). It returns
 // ErrNotConfigured when the resource is not up.

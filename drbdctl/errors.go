@@ -1,6 +1,7 @@
 package drbdctl
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"regexp"
@@ -27,7 +28,7 @@ var (
 	ErrNoQuorum = errors.New("no DRBD quorum")
 	// ErrNotConfigured: the resource is not up in the kernel (or the DRBD
 	// module is not loaded).
-	ErrNotConfigured = errors.New("resource is not configured in the kernel")
+	ErrNotConfigured = errors.New("resource is not up (or the DRBD module is not loaded)")
 	// ErrStandAlone: a connection is StandAlone, where DRBD stops after a
 	// split brain it may not resolve by itself (or after `drbdadm
 	// disconnect`); it will not reconnect without an administrator.
@@ -91,4 +92,40 @@ func ClassifyFailure(stderr []byte) error {
 		}
 	}
 	return nil
+}
+
+// Exit codes of the drbdctl command for typed failures, so scripts can
+// tell them apart (documented in docs/drbd.md).
+const (
+	ExitFailure           = 1
+	ExitUsage             = 2
+	ExitNotConfigured     = 3
+	ExitMultiplePrimaries = 4
+	ExitNoUpToDateData    = 5
+	ExitHeldOpen          = 6
+	ExitStandAlone        = 7
+	ExitTimeout           = 8
+	ExitPeerNotOutdated   = 9
+	ExitNoQuorum          = 10
+)
+
+// ExitCode maps an action's error to the drbdctl exit code (0 for nil).
+func ExitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	for _, m := range []struct {
+		err  error
+		code int
+	}{
+		{ErrNotConfigured, ExitNotConfigured}, {ErrMultiplePrimaries, ExitMultiplePrimaries},
+		{ErrNoUpToDateData, ExitNoUpToDateData}, {ErrHeldOpen, ExitHeldOpen},
+		{ErrStandAlone, ExitStandAlone}, {context.DeadlineExceeded, ExitTimeout},
+		{ErrPeerNotOutdated, ExitPeerNotOutdated}, {ErrNoQuorum, ExitNoQuorum},
+	} {
+		if errors.Is(err, m.err) {
+			return m.code
+		}
+	}
+	return ExitFailure
 }

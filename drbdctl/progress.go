@@ -2,6 +2,7 @@ package drbdctl
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"time"
 )
@@ -83,4 +84,52 @@ func kib(n uint64) string {
 		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d KiB", n)
+}
+
+// ProgressPrinter shows resync progress while a wait runs: on a terminal
+// one line redrawn in place, elsewhere a new line whenever the connection
+// states change or the resync moves on by a whole percent.
+type ProgressPrinter struct {
+	W        io.Writer
+	Terminal bool
+	Now      func() time.Time // nil: time.Now
+
+	est     Estimator
+	lastKey string
+	printed bool
+}
+
+// Show prints r's overall resync progress, or its connection states when
+// nothing resyncs.
+func (p *ProgressPrinter) Show(r Resource) {
+	now := time.Now
+	if p.Now != nil {
+		now = p.Now
+	}
+	var line, key string
+	if sp, ok := Overall(r); ok {
+		sp = p.est.Update(now(), sp)
+		line, key = r.Name+" "+ProgressLine(sp, 30), fmt.Sprintf("sync %d", int(sp.PercentDone))
+	} else {
+		var cs []string
+		for _, c := range r.Connections {
+			cs = append(cs, fmt.Sprintf("%s %s", c.Name, c.State))
+		}
+		line = fmt.Sprintf("%s: disk %s, %s", r.Name, r.LocalDisk(), strings.Join(cs, ", "))
+		key = line
+	}
+	switch {
+	case p.Terminal:
+		fmt.Fprintf(p.W, "\r\x1b[K%s", line)
+	case key != p.lastKey:
+		fmt.Fprintln(p.W, line)
+	}
+	p.lastKey, p.printed = key, true
+}
+
+// Done ends the redrawn line on a terminal.
+func (p *ProgressPrinter) Done() {
+	if p.Terminal && p.printed {
+		fmt.Fprintln(p.W)
+	}
 }
