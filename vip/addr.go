@@ -27,12 +27,10 @@ func (s State) String() string {
 
 // Add configures p on l. With nodad the kernel skips duplicate address
 // detection, so an IPv6 address is usable at once. label is the full IPv4
-// label ("eth0:vip") or "". Adding an address that is there is no error.
+// label ("eth0:vip") or "". netlink fills in the IPv4 broadcast address
+// (as `ip addr add ... brd +` would). Adding an address that is there is no error.
 func (l *Link) Add(p netip.Prefix, label string, nodad bool) error {
 	a := &netlink.Addr{IPNet: ipnet(p), Label: label}
-	if p.Addr().Is4() && p.Bits() < 31 {
-		a.Broadcast = broadcast(p)
-	}
 	if nodad && p.Addr().Is6() {
 		a.Flags = unix.IFA_F_NODAD
 	}
@@ -106,11 +104,4 @@ func ipnet(p netip.Prefix) *net.IPNet {
 		bits = 32
 	}
 	return &net.IPNet{IP: net.IP(p.Addr().AsSlice()), Mask: net.CIDRMask(p.Bits(), bits)}
-}
-
-func broadcast(p netip.Prefix) net.IP {
-	a := p.Addr().As4()
-	host := ^uint32(0) >> p.Bits()
-	v := (uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])) | host
-	return net.IPv4(byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
 }

@@ -80,9 +80,3 @@ func TestNeighbourDiscoveryPackets(t *testing.T) {
 		t.Errorf("solicited-node MAC %s", got)
 	}
 }
-
-func TestBroadcast(t *testing.T) {
-	if got := broadcast(netip.MustParsePrefix("198.18.0.50/24")).String(); got != "198.18.0.255" {
-		t.Errorf("broadcast = %s", got)
-	}
-}
