@@ -204,20 +204,26 @@ func (c *Client) explainHeld(r Resource, err error) error {
 	if holders == nil {
 		holders = HolderScan{}.Holders
 	}
-	var names []string
+	var parts []string
 	for _, d := range r.Devices {
-		hs, herr := holders(DevicePath(d.Minor))
+		dev := DevicePath(d.Minor)
+		hs, herr := holders(dev)
 		if herr != nil {
-			names = append(names, herr.Error())
+			parts = append(parts, herr.Error())
+			continue
 		}
+		var names []string
 		for _, h := range hs {
-			names = append(names, fmt.Sprintf("%s by %s", DevicePath(d.Minor), h))
+			names = append(names, h.String())
+		}
+		if len(names) > 0 {
+			parts = append(parts, fmt.Sprintf("%s is held by %s", dev, strings.Join(names, ", ")))
 		}
 	}
-	if len(names) == 0 {
+	if len(parts) == 0 {
 		return err
 	}
-	return fmt.Errorf("%w: held by %s", err, strings.Join(names, ", "))
+	return fmt.Errorf("%w: %s", err, strings.Join(parts, "; "))
 }
 
 // DevicePath is the device node of a DRBD minor.

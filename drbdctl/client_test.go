@@ -77,7 +77,7 @@ func TestSecondaryHeldOpenNamesHolder(t *testing.T) {
 	if !errors.Is(err, drbdctl.ErrHeldOpen) {
 		t.Fatalf("Secondary error = %v, want ErrHeldOpen", err)
 	}
-	for _, want := range []string{"/dev/drbd0 by mount /srv/pbxha", "process pbx (pid 42)", "after 3 attempts"} {
+	for _, want := range []string{"/dev/drbd0 is held by mount /srv/pbxha, process pbx (pid 42)", "after 3 attempts"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
