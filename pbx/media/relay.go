@@ -150,13 +150,24 @@ func startRelay(a, b *Pair, st State, o Options) *Relay {
 // Ports returns the local RTP ports of legs A and B.
 func (r *Relay) Ports() (a, b int) { return r.legs[A].pair.Port, r.legs[B].pair.Port }
 
+// Local is the relay's RTP address for leg s's phone: what goes into the
+// SDP sent to that phone.
+func (r *Relay) Local(s Side) netip.AddrPort {
+	return netip.AddrPortFrom(r.legs[s].pair.pool.addr, uint16(r.legs[s].pair.Port))
+}
+
 // SetPeer sets where leg s's phone wants RTP and RTCP, from its SDP (offer,
-// answer or re-INVITE). If the RTP address is unchanged the latches stay;
-// otherwise the leg sends to the new address and latches again.
+// answer or re-INVITE); a zero rtcp means the RTP port + 1. A port of 0
+// (stream disabled) stops sending to that leg. If the RTP address is
+// unchanged the latches stay; otherwise the leg sends to the new address
+// and latches again.
 func (r *Relay) SetPeer(s Side, rtp, rtcp netip.AddrPort) {
 	l := &r.legs[s]
 	rtp = unmap(rtp)
 	rtcp = unmap(rtcp)
+	if !rtcp.IsValid() && rtp.Port() != 0 {
+		rtcp = netip.AddrPortFrom(rtp.Addr(), rtp.Port()+1)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	st := l.peers.Load().LegState
@@ -166,7 +177,13 @@ func (r *Relay) SetPeer(s Side, rtp, rtcp netip.AddrPort) {
 		return
 	}
 	l.probe.n = 0
-	l.peers.Store(&peers{LegState{Port: st.Port, SDPRTP: rtp, SDPRTCP: rtcp, RTP: rtp, RTCP: rtcp}})
+	next := LegState{Port: st.Port, SDPRTP: rtp, SDPRTCP: rtcp, RTP: rtp, RTCP: rtcp}
+	if rtp.Addr().IsUnspecified() {
+		// RFC 2543 hold (c=0.0.0.0): send nothing. Linux would deliver
+		// packets for 0.0.0.0 to the local host.
+		next.RTP, next.RTCP = netip.AddrPort{}, netip.AddrPort{}
+	}
+	l.peers.Store(&peers{next})
 }
 
 func unmap(ap netip.AddrPort) netip.AddrPort {
@@ -287,6 +304,9 @@ func (l *leg) acceptRTP(src netip.AddrPort, pkt []byte, probation int) bool {
 	st := l.peers.Load().LegState
 	if st.RTPLatched {
 		return src == st.RTP
+	}
+	if st.SDPRTP.Addr().IsUnspecified() {
+		return false // on hold: nothing to latch to until the resume
 	}
 	pr := &l.probe
 	if src.Addr() != st.SDPRTP.Addr() {

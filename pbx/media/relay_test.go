@@ -246,9 +246,12 @@ func TestRelaySetPeer(t *testing.T) {
 		t.Error("same SDP address dropped the latch")
 	}
 	moved := newPhone(t, "127.0.0.1")
-	c.relay.SetPeer(A, moved.addr(), netip.AddrPortFrom(moved.addr().Addr(), moved.addr().Port()+1))
-	if c.relay.State().Legs[A].RTPLatched {
-		t.Error("new SDP address kept the old latch")
+	c.relay.SetPeer(A, moved.addr(), netip.AddrPort{})
+	if st := c.relay.State().Legs[A]; st.RTPLatched || st.SDPRTCP.Port() != moved.addr().Port()+1 {
+		t.Errorf("after a re-INVITE to a new address: %+v", st)
+	}
+	if got := c.relay.Local(A); got != netip.AddrPortFrom(loopback, uint16(c.portA)) {
+		t.Errorf("Local(A) = %s", got)
 	}
 	pb := c.b.rtp(2)
 	c.b.send(c.portB, pb)
@@ -256,6 +259,21 @@ func TestRelaySetPeer(t *testing.T) {
 	p := moved.rtp(3)
 	moved.send(c.portA, p)
 	c.b.expect(c.portB, p)
+}
+
+// TestRelayHoldUnspecified: an RFC 2543 hold (c=0.0.0.0) sends nothing;
+// Linux would deliver packets for 0.0.0.0 to the local phone otherwise.
+func TestRelayHoldUnspecified(t *testing.T) {
+	c := newCall(t, Options{})
+	c.relay.SetPeer(A, netip.AddrPortFrom(netip.IPv4Unspecified(), c.aSDP.Port()), netip.AddrPort{})
+	c.b.send(c.portB, c.b.rtp(1))
+	c.a.expectNothing()
+	c.a.send(c.portA, c.a.rtp(2))
+	c.b.expectNothing()
+	c.relay.SetPeer(A, c.aSDP, c.aSDPRTCP) // resume
+	pb := c.b.rtp(3)
+	c.b.send(c.portB, pb)
+	c.a.expect(c.portA, pb)
 }
 
 // TestRelayRestore: the state survives JSON and a restart on the same

@@ -407,3 +407,27 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkAnchor: what the B2BUA does to each SDP body it relays.
+func BenchmarkAnchor(b *testing.B) {
+	in, err := os.ReadFile("testdata/baresip-offer.sdp")
+	if err != nil {
+		b.Fatal(err)
+	}
+	vip := netip.MustParseAddr("198.18.0.100")
+	b.ReportAllocs()
+	for b.Loop() {
+		s, err := Parse(in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.FilterAudio(PCMU, PCMA, TelephoneEvent); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.SetAudioEndpoint(vip, 40000); err != nil {
+			b.Fatal(err)
+		}
+		s.Origin = s.Origin.Next()
+		_ = s.Marshal()
+	}
+}
