@@ -384,3 +384,30 @@ func TestOpenErrors(t *testing.T) {
 		t.Error("Open under a regular file succeeded")
 	}
 }
+
+// FuzzReadSegment: no segment content makes Replay panic, every byte is
+// either in a record or in a Damage report, and whole frames are found.
+func FuzzReadSegment(f *testing.F) {
+	var seed []byte
+	for _, r := range script {
+		seed = appendFrame(seed, &r)
+	}
+	f.Add(seed)
+	f.Add(seed[:len(seed)-3])
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var res Result
+		seg := append([]byte(magic+"\x00"), body...)
+		res.readSegment("f", seg)
+		covered := int64(headerSize)
+		for _, r := range res.Records {
+			covered += int64(frameHead + bodyHead + len(r.CallID) + len(r.Data))
+		}
+		for _, d := range res.Damage {
+			covered += d.Length
+		}
+		if covered != int64(len(seg)) {
+			t.Fatalf("records and damage cover %d of %d bytes", covered, len(seg))
+		}
+	})
+}
