@@ -38,7 +38,10 @@ const timestampLayout = "2006-01-02T15:04:05.999999-07:00"
 // ParseEvent parses one events2 line. Unknown keys and objects are kept, so
 // fields added by newer drbd-utils do not break it.
 func ParseEvent(line string) (Event, error) {
-	line = ansiEscape.ReplaceAllString(strings.TrimSpace(line), "")
+	line = strings.TrimSpace(line)
+	if strings.Contains(line, "\x1b") {
+		line = ansiEscape.ReplaceAllString(line, "") // events2 --color
+	}
 	tok := strings.Fields(line)
 	var ev Event
 	if len(tok) > 0 && !eventKinds[tok[0]] {
@@ -71,7 +74,7 @@ func ParseEvent(line string) (Event, error) {
 func ParseEvents2(b []byte) (Status, error) {
 	var st Status
 	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	sc.Buffer(nil, 1<<20) // lines are short; allow long ones
 	for n := 1; sc.Scan(); n++ {
 		if strings.TrimSpace(sc.Text()) == "" {
 			continue

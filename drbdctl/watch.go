@@ -33,7 +33,7 @@ func Watch(r io.Reader, emit func(Change)) (Status, error) {
 	var st Status
 	live := false
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	sc.Buffer(nil, 1<<20) // lines are short; allow long ones
 	for sc.Scan() {
 		if strings.TrimSpace(sc.Text()) == "" {
 			continue
