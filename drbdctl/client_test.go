@@ -188,3 +188,15 @@ func TestResolveSplitBrain(t *testing.T) {
 		s.Done()
 	})
 }
+
+func TestFollow(t *testing.T) {
+	s := drbdtest.New(t, drbdtest.Call{Cmd: "drbdsetup events2 --timestamps pbx", Stdout: rec(t, "drbd9/events2-split-brain.txt")})
+	var got []string
+	if err := newClient(s).Follow(context.Background(), "pbx", func(c drbdctl.Change) { got = append(got, c.What) }); err != nil {
+		t.Fatal(err)
+	}
+	s.Done()
+	if len(got) == 0 || got[len(got)-1] != "peer pbx-b connection: Disconnecting -> StandAlone" {
+		t.Errorf("changes = %q, want the last to be the StandAlone transition", got)
+	}
+}
