@@ -82,6 +82,11 @@ func Run(ctx context.Context, o Options) error {
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx, set.Grace.D()) }()
+	select {
+	case <-srv.Ready():
+	case err := <-served:
+		return err
+	}
 	log.Info("pbx ready", "listen", o.Listen, "realm", realm, "rtp", o.RTPPorts, "data", o.Data)
 	notify(log, "READY=1\nSTATUS=answering SIP on "+o.Listen)
 	stopWatchdog := watchdog(log)

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -154,9 +155,10 @@ type phone struct {
 	pw   string
 	addr string
 	pbx  string
-	ua   *sipgo.UserAgent
-	cli  *sipgo.Client
-	srv  *sipgo.Server
+	ua     *sipgo.UserAgent
+	cli    *sipgo.Client
+	srv    *sipgo.Server
+	callee atomic.Pointer[callee]
 }
 
 func newPhone(t *testing.T, ext, pbxAddr string) *phone {
@@ -174,6 +176,8 @@ func newPhone(t *testing.T, ext, pbxAddr string) *phone {
 	if err != nil {
 		t.Fatal(err)
 	}
+	p := &phone{t: t, ext: ext, pw: "pw" + ext, addr: addr, pbx: pbxAddr, ua: ua, cli: cli, srv: srv}
+	p.serveCallee()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})
 	go func() {
@@ -189,7 +193,15 @@ func newPhone(t *testing.T, ext, pbxAddr string) *phone {
 	}()
 	<-ready
 	t.Cleanup(func() { cancel(); ua.Close() })
-	return &phone{t: t, ext: ext, pw: "pw" + ext, addr: addr, pbx: pbxAddr, ua: ua, cli: cli, srv: srv}
+	// The listener joins the transport's pool inside ServeUDP: wait for it,
+	// or the client would try to bind the same port itself.
+	for i := 0; i < 100; i++ {
+		if c, _ := ua.TransportLayer().GetConnection("udp", addr); c != nil {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return p
 }
 
 func (p *phone) uri(user string) sip.Uri {

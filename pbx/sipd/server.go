@@ -54,8 +54,9 @@ type Server struct {
 	tcp    *net.TCPListener
 	addr   *net.UDPAddr
 	calls  *callTable
-	wg     sync.WaitGroup // in-flight request handlers
+	busy   inflight // request handlers running
 	drain  atomic.Bool
+	ready  chan struct{}
 	closed chan struct{}
 }
 
@@ -81,6 +82,7 @@ func New(cfg Config) (*Server, error) {
 		tcp:    tcp,
 		addr:   udp.LocalAddr().(*net.UDPAddr),
 		calls:  newCallTable(),
+		ready:  make(chan struct{}),
 		closed: make(chan struct{}),
 	}
 	s.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(s.addr.IP.String()))
@@ -138,8 +140,8 @@ func (s *Server) route() {
 // dialog-creating work while draining.
 func (s *Server) handle(h sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
-		s.wg.Add(1)
-		defer s.wg.Done()
+		s.busy.enter()
+		defer s.busy.leave()
 		if s.drain.Load() && (req.Method == sip.INVITE && !inDialog(req) || req.Method == sip.REGISTER) {
 			s.reply(tx, req, sip.StatusServiceUnavailable, "Shutting Down")
 			return
@@ -157,6 +159,7 @@ func (s *Server) Serve(ctx context.Context, grace time.Duration) error {
 	errc := make(chan error, 2)
 	go func() { errc <- s.srv.ServeUDP(s.udp) }()
 	go func() { errc <- s.srv.ServeTCP(s.tcp) }()
+	go s.waitListening()
 	var err error
 	select {
 	case <-ctx.Done():
@@ -164,10 +167,8 @@ func (s *Server) Serve(ctx context.Context, grace time.Duration) error {
 		err = fmt.Errorf("sipd serve: %w", err)
 	}
 	s.drain.Store(true)
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-s.busy.idle():
 	case <-time.After(grace):
 		s.log.Warn("graceful stop timed out; closing with transactions in flight", "grace", grace)
 	}
@@ -177,6 +178,25 @@ func (s *Server) Serve(ctx context.Context, grace time.Duration) error {
 	s.tcp.Close()
 	s.ua.Close()
 	return err
+}
+
+// Ready is closed once both listeners serve (sipgo registers the UDP
+// listener for outgoing requests only inside ServeUDP).
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+func (s *Server) waitListening() {
+	addr := s.addr.String()
+	for {
+		if c, _ := s.ua.TransportLayer().GetConnection("udp", addr); c != nil {
+			close(s.ready)
+			return
+		}
+		select {
+		case <-s.closed:
+			return
+		case <-time.After(time.Millisecond):
+		}
+	}
 }
 
 // reply answers req on tx with a bare response.
@@ -208,4 +228,41 @@ func inDialog(req *sip.Request) bool {
 	}
 	_, ok := to.Params.Get("tag")
 	return ok
+}
+
+// inflight counts running handlers; unlike a WaitGroup it may be waited on
+// while handlers still start.
+type inflight struct {
+	mu   sync.Mutex
+	n    int
+	done chan struct{}
+}
+
+func (f *inflight) enter() {
+	f.mu.Lock()
+	f.n++
+	f.mu.Unlock()
+}
+
+func (f *inflight) leave() {
+	f.mu.Lock()
+	f.n--
+	if f.n == 0 && f.done != nil {
+		close(f.done)
+		f.done = nil
+	}
+	f.mu.Unlock()
+}
+
+// idle is closed when no handler runs.
+func (f *inflight) idle() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ch := make(chan struct{})
+	if f.n == 0 {
+		close(ch)
+	} else {
+		f.done = ch
+	}
+	return ch
 }
