@@ -21,7 +21,8 @@ const (
 func ResourceFile(guests []*Guest, extra string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "resource %s {\n\tdevice %s;\n\tdisk %s;\n\tmeta-disk internal;\n", Resource, Device, Disk)
-	b.WriteString("\tnet {\n\t\tprotocol C;\n\t}\n")
+	// ping-int 2 (default 10 s): a cut link is noticed within seconds.
+	b.WriteString("\tnet {\n\t\tprotocol C;\n\t\tping-int 2;\n\t}\n")
 	b.WriteString(extra)
 	for _, g := range guests {
 		fmt.Fprintf(&b, "\ton %s {\n\t\taddress %s:%d;\n\t}\n", g.Name, g.IP, drbdPort)
@@ -64,4 +65,20 @@ func (g *Guest) Await(t testing.TB, probe string, timeout time.Duration) {
 func (g *Guest) AwaitDRBD(t testing.TB, state, want string, timeout time.Duration) {
 	t.Helper()
 	g.Await(t, fmt.Sprintf("[ \"$(drbdadm %s %s 2>&1)\" = %q ]", state, Resource, want), timeout)
+}
+
+// Switchover demotes from and promotes to, each with drbdadm.
+func (c *Cluster) Switchover(t testing.TB, from, to *Guest) {
+	t.Helper()
+	from.Sh(t, "drbdadm secondary "+Resource)
+	to.Sh(t, "drbdadm primary "+Resource)
+}
+
+// AwaitSynced waits until both guests see the resource Connected and
+// UpToDate/UpToDate (each side leaves SyncSource/SyncTarget on its own).
+func (c *Cluster) AwaitSynced(t testing.TB, timeout time.Duration) {
+	t.Helper()
+	for _, g := range c.Guests() {
+		g.Await(t, fmt.Sprintf("[ \"$(drbdadm cstate %[1]s)/$(drbdadm dstate %[1]s)\" = Connected/UpToDate/UpToDate ]", Resource), timeout)
+	}
 }

@@ -17,13 +17,12 @@ func TestFailoverReadsSameData(t *testing.T) {
 	}
 	c.A.AwaitDRBD(t, "cstate", "Connected", time.Minute)
 	c.A.Sh(t, "drbdadm primary --force "+Resource)
-	c.B.AwaitDRBD(t, "dstate", "UpToDate/UpToDate", 3*time.Minute)
+	c.AwaitSynced(t, 3*time.Minute)
 
 	const sum = "head -c 16777216 " + Device + " | sha256sum | cut -d' ' -f1"
 	c.A.Sh(t, "dd if=/dev/urandom of="+Device+" bs=1M count=16 conv=fsync 2>/dev/null")
 	written := strings.TrimSpace(c.A.Sh(t, sum))
-	c.A.Sh(t, "drbdadm secondary "+Resource)
-	c.B.Sh(t, "drbdadm primary "+Resource)
+	c.Switchover(t, c.A, c.B)
 	if got := strings.TrimSpace(c.B.Sh(t, "drbdadm role "+Resource)); got != "Primary/Secondary" {
 		t.Fatalf("role on %s after promotion = %q, want Primary/Secondary", c.B.Name, got)
 	}

@@ -17,6 +17,8 @@ var (
 	guestCmdloop []byte
 	//go:embed guest/crm_attribute
 	guestCrmAttribute []byte
+	//go:embed guest/usermode-helper
+	guestUsermodeHelper []byte
 )
 
 // hostPrograms are copied into the guest with their shared libraries:
@@ -57,6 +59,7 @@ func buildInitramfs(k kernel, binDir string) ([]byte, error) {
 	im.addLink("/var/run", "/run")
 	im.addLink("/var/lock", "/run/lock")
 	im.addLink("/bin/sh", "busybox")
+	im.addFile("/sbin/drbdadm", 0o755, guestUsermodeHelper)
 	im.addFile("/etc/drbd.conf", 0o644, []byte("include \"/etc/drbd.d/*.res\";\n"))
 	im.addFile("/etc/modules.order", 0o644, []byte(strings.Join(guestModules, "\n")+"\n"))
 	for _, m := range guestModules {
