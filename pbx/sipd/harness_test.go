@@ -150,11 +150,11 @@ func (r *fakeRelay) Close() error {
 
 // phone is a sipgo-based test UA bound to its own loopback port.
 type phone struct {
-	t    *testing.T
-	ext  string
-	pw   string
-	addr string
-	pbx  string
+	t      *testing.T
+	ext    string
+	pw     string
+	addr   string
+	pbx    string
 	ua     *sipgo.UserAgent
 	cli    *sipgo.Client
 	srv    *sipgo.Server
