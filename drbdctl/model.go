@@ -197,33 +197,30 @@ const (
 
 // device returns the device for volume v, creating it when absent.
 func (r *Resource) device(v int) *Device {
-	for i := range r.Devices {
-		if r.Devices[i].Volume == v {
-			return &r.Devices[i]
-		}
-	}
-	r.Devices = append(r.Devices, Device{Volume: v, Minor: -1, Quorum: true})
-	return &r.Devices[len(r.Devices)-1]
+	return getOrAdd(&r.Devices, func(d Device) bool { return d.Volume == v },
+		Device{Volume: v, Minor: -1, Quorum: true})
 }
 
 // connection returns the connection named name, creating it when absent.
 func (r *Resource) connection(name string) *Connection {
-	for i := range r.Connections {
-		if r.Connections[i].Name == name {
-			return &r.Connections[i]
-		}
-	}
-	r.Connections = append(r.Connections, Connection{Name: name, PeerNodeID: -1, PeerRole: Unknown})
-	return &r.Connections[len(r.Connections)-1]
+	return getOrAdd(&r.Connections, func(c Connection) bool { return c.Name == name },
+		Connection{Name: name, PeerNodeID: -1, PeerRole: Unknown})
 }
 
 // peerDevice returns the peer device for volume v, creating it when absent.
 func (c *Connection) peerDevice(v int) *PeerDevice {
-	for i := range c.PeerDevices {
-		if c.PeerDevices[i].Volume == v {
-			return &c.PeerDevices[i]
+	return getOrAdd(&c.PeerDevices, func(p PeerDevice) bool { return p.Volume == v },
+		PeerDevice{Volume: v, PeerDisk: DUnknown, Replication: ReplOff})
+}
+
+// getOrAdd returns the first element of *xs matching match, appending
+// fresh when none does.
+func getOrAdd[T any](xs *[]T, match func(T) bool, fresh T) *T {
+	for i := range *xs {
+		if match((*xs)[i]) {
+			return &(*xs)[i]
 		}
 	}
-	c.PeerDevices = append(c.PeerDevices, PeerDevice{Volume: v, PeerDisk: DUnknown, Replication: ReplOff})
-	return &c.PeerDevices[len(c.PeerDevices)-1]
+	*xs = append(*xs, fresh)
+	return &(*xs)[len(*xs)-1]
 }

@@ -258,11 +258,8 @@ func parseSuspension(v string) Suspension {
 }
 
 func (s *Status) resource(name string) *Resource {
-	if r, ok := s.Resource(name); ok {
-		return r
-	}
-	s.Resources = append(s.Resources, Resource{Name: name, NodeID: -1, Role: Unknown})
-	return &s.Resources[len(s.Resources)-1]
+	return getOrAdd(&s.Resources, func(r Resource) bool { return r.Name == name },
+		Resource{Name: name, NodeID: -1, Role: Unknown})
 }
 
 func removeWhere[T any](xs []T, drop func(T) bool) []T {
