@@ -120,7 +120,7 @@ type fakeMedia struct {
 type fakeRelay struct {
 	m     *fakeMedia
 	base  uint16
-	peers [2]netip.AddrPort
+	peers [2]Peer
 }
 
 func (f *fakeMedia) Allocate(string) (Relay, error) {
@@ -140,7 +140,7 @@ func (f *fakeMedia) active() int {
 func (r *fakeRelay) Local(s Side) netip.AddrPort {
 	return netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), r.base+2*uint16(s))
 }
-func (r *fakeRelay) SetPeer(s Side, p netip.AddrPort) { r.peers[s] = p }
+func (r *fakeRelay) SetPeer(s Side, p Peer) { r.peers[s] = p }
 func (r *fakeRelay) Close() error {
 	r.m.mu.Lock()
 	r.m.open--

@@ -42,11 +42,15 @@ type MediaFactory interface {
 type Relay interface {
 	// Local is the relay's RTP address for side's phone.
 	Local(side Side) netip.AddrPort
-	// SetPeer is where side's phone asked, in its SDP, to receive RTP.
-	SetPeer(side Side, rtp netip.AddrPort)
+	// SetPeer is where side's phone asked, in its SDP, to receive RTP and
+	// RTCP; port 0 stops sending to it.
+	SetPeer(side Side, p Peer)
 	// Close releases the ports.
 	Close() error
 }
+
+// Peer is where a phone wants its audio, from its SDP.
+type Peer struct{ RTP, RTCP netip.AddrPort }
 
 // codecs are the audio formats the relay carries.
 var codecs = []string{sdp.PCMU, sdp.PCMA, sdp.TelephoneEvent}
@@ -55,23 +59,26 @@ var codecs = []string{sdp.PCMU, sdp.PCMA, sdp.TelephoneEvent}
 // other leg's phone gets: audio only, PCMU/PCMA (+ DTMF events), pointed at
 // the relay port of the other side, with that leg's own origin whose version
 // grows with each new description. It returns the rewritten body and where
-// the sender wants to receive RTP (port 0 when it disabled the stream).
-func anchor(body []byte, relay Relay, from Side, prevOut []byte) ([]byte, netip.AddrPort, error) {
+// the sender wants to receive audio (port 0 when it disabled the stream).
+func anchor(body []byte, relay Relay, from Side, prevOut []byte) ([]byte, Peer, error) {
+	var peer Peer
 	s, err := sdp.Parse(body)
 	if err != nil {
-		return nil, netip.AddrPort{}, fmt.Errorf("parse sdp: %w", err)
+		return nil, peer, fmt.Errorf("parse sdp: %w", err)
 	}
 	if err := s.FilterAudio(codecs...); err != nil {
-		return nil, netip.AddrPort{}, fmt.Errorf("sdp codecs: %w", err)
+		return nil, peer, fmt.Errorf("sdp codecs: %w", err)
 	}
-	peer, err := s.AudioEndpoint()
+	if peer.RTP, err = s.AudioEndpoint(); err == nil {
+		peer.RTCP, err = s.AudioRTCPEndpoint()
+	}
 	if err != nil {
-		return nil, netip.AddrPort{}, fmt.Errorf("sdp audio: %w", err)
+		return nil, peer, fmt.Errorf("sdp audio: %w", err)
 	}
 	s.RejectOtherMedia()
 	local := relay.Local(from.Other())
 	if err := s.SetAudioEndpoint(local.Addr(), int(local.Port())); err != nil {
-		return nil, netip.AddrPort{}, fmt.Errorf("sdp rewrite: %w", err)
+		return nil, peer, fmt.Errorf("sdp rewrite: %w", err)
 	}
 	s.Origin = nextOrigin(prevOut, local.Addr())
 	return s.Marshal(), peer, nil
