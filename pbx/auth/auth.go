@@ -24,7 +24,7 @@ import (
 	"github.com/icholy/digest"
 )
 
-// Algorithms offered, strongest first (RFC 8760 4: one challenge each).
+// Digest algorithms (RFC 8760: one challenge each).
 const (
 	SHA256 = "SHA-256"
 	MD5    = "MD5"
@@ -50,6 +50,7 @@ func HA1(alg, user, realm, password string) string {
 // Verifier issues challenges and checks credentials for one realm.
 type Verifier struct {
 	realm string
+	algs  []string
 	key   []byte
 	ttl   time.Duration
 	now   func() time.Time
@@ -59,26 +60,36 @@ type Verifier struct {
 	sweep time.Time
 }
 
-// New returns a Verifier whose nonces live ttl. The HMAC key is random per
-// process: a nonce from another process is answered with stale=true, so
-// clients re-authenticate silently after a failover.
-func New(realm string, ttl time.Duration) *Verifier {
+// New returns a Verifier whose nonces live ttl and that challenges with
+// algs in that order (default SHA-256, MD5: RFC 8760 orders by preference,
+// but some clients, sipp among them, answer only the first challenge). The
+// HMAC key is random per process: a nonce from another process is answered
+// with stale=true, so clients re-authenticate silently after a failover.
+func New(realm string, ttl time.Duration, algs ...string) (*Verifier, error) {
+	if len(algs) == 0 {
+		algs = []string{SHA256, MD5}
+	}
+	for _, a := range algs {
+		if a != SHA256 && a != MD5 {
+			return nil, fmt.Errorf("digest algorithm %q: want %s or %s", a, SHA256, MD5)
+		}
+	}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		panic(fmt.Sprintf("auth: no randomness: %v", err))
 	}
-	return &Verifier{realm: realm, key: key, ttl: ttl, now: time.Now, seen: map[string]uint32{}}
+	return &Verifier{realm: realm, algs: algs, key: key, ttl: ttl, now: time.Now, seen: map[string]uint32{}}, nil
 }
 
 // Realm is the realm challenged for.
 func (v *Verifier) Realm() string { return v.realm }
 
-// Challenges returns the WWW-Authenticate / Proxy-Authenticate values to send:
-// SHA-256 first, then MD5, sharing one fresh nonce.
+// Challenges returns the WWW-Authenticate / Proxy-Authenticate values to
+// send, one per algorithm, sharing one fresh nonce.
 func (v *Verifier) Challenges(stale bool) []string {
 	nonce := v.nonce(v.now())
-	out := make([]string, 0, 2)
-	for _, alg := range []string{SHA256, MD5} {
+	out := make([]string, 0, len(v.algs))
+	for _, alg := range v.algs {
 		c := digest.Challenge{Realm: v.realm, Nonce: nonce, Algorithm: alg, QOP: []string{"auth"}, Stale: stale}
 		out = append(out, c.String())
 	}

@@ -51,11 +51,26 @@ func answer(t *testing.T, v *Verifier, alg, user, pw, uri string, nc int, method
 	return ""
 }
 
+func newV(t *testing.T, algs ...string) *Verifier {
+	t.Helper()
+	v, err := New(realm, time.Minute, algs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 func TestChallenges(t *testing.T) {
-	v := New(realm, time.Minute)
+	v := newV(t)
 	hs := v.Challenges(true)
 	if len(hs) != 2 || !strings.Contains(hs[0], `algorithm=SHA-256`) || !strings.Contains(hs[1], `algorithm=MD5`) {
 		t.Fatalf("challenges = %q", hs)
+	}
+	if hs := newV(t, MD5, SHA256).Challenges(false); !strings.Contains(hs[0], `algorithm=MD5`) {
+		t.Fatalf("MD5 first: %q", hs)
+	}
+	if _, err := New(realm, time.Minute, "SHA-512"); err == nil {
+		t.Fatal("unsupported algorithm accepted")
 	}
 	for _, h := range hs {
 		c, err := digest.ParseChallenge(h)
@@ -67,7 +82,7 @@ func TestChallenges(t *testing.T) {
 
 func TestVerify(t *testing.T) {
 	reqURI := "sip:pbx.test:5060"
-	other := New(realm, time.Minute)
+	other := newV(t)
 	cases := []struct {
 		name    string
 		header  func(v *Verifier) string
@@ -110,7 +125,7 @@ func TestVerify(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			now := time.Unix(1_700_000_000, 0)
-			v := New(realm, time.Minute)
+			v := newV(t)
 			v.now = func() time.Time { return now }
 			h := tc.header(v)
 			now = now.Add(tc.advance)
@@ -126,7 +141,7 @@ func TestVerify(t *testing.T) {
 }
 
 func TestReplay(t *testing.T) {
-	v := New(realm, time.Minute)
+	v := newV(t)
 	uri := mustURI(t, "sip:pbx.test")
 	var nonce string
 	for _, h := range v.Challenges(false) {

@@ -69,7 +69,8 @@ func Run(ctx context.Context, o Options) error {
 	srv, err := sipd.New(sipd.Config{
 		Listen: o.Listen, Realm: realm, Store: st, Media: media, Logger: log,
 		RingTimeout: set.RingTimeout.D(), NonceTTL: set.NonceTTL.D(),
-		Expires: sipd.ExpiresPolicy{Min: set.MinExpires, Max: set.MaxExpires, Default: set.DefaultExpires},
+		Expires:    sipd.ExpiresPolicy{Min: set.MinExpires, Max: set.MaxExpires, Default: set.DefaultExpires},
+		DigestAlgs: set.DigestAlgs,
 	})
 	if err != nil {
 		return err

@@ -11,7 +11,11 @@ import (
 // keep their defaults:
 //
 //	{"ring_timeout": "60s", "nonce_ttl": "5m", "grace": "10s",
-//	 "min_expires": 60, "max_expires": 7200, "default_expires": 3600}
+//	 "min_expires": 60, "max_expires": 7200, "default_expires": 3600,
+//	 "digest_algorithms": ["SHA-256", "MD5"]}
+//
+// digest_algorithms is the challenge order: clients that answer only the
+// first challenge (sipp) need "MD5" first.
 type Settings struct {
 	RingTimeout    Duration `json:"ring_timeout"`
 	NonceTTL       Duration `json:"nonce_ttl"`
@@ -19,6 +23,7 @@ type Settings struct {
 	MinExpires     int      `json:"min_expires"`
 	MaxExpires     int      `json:"max_expires"`
 	DefaultExpires int      `json:"default_expires"`
+	DigestAlgs     []string `json:"digest_algorithms"`
 }
 
 // DefaultSettings are used without --config.

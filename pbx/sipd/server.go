@@ -35,6 +35,7 @@ type Config struct {
 	UserAgent   string        // Server/User-Agent header; default "pbxha"
 	RecvBuffer  int           // UDP SO_RCVBUF bytes; default 8 MiB
 	Expires     ExpiresPolicy // registration limits
+	DigestAlgs  []string      // challenge order; default SHA-256, MD5
 }
 
 // ExpiresPolicy bounds registration lifetimes (seconds).
@@ -70,6 +71,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("sipd: empty realm")
 	}
 	setDefaults(&cfg)
+	verifier, err := auth.New(cfg.Realm, cfg.NonceTTL, cfg.DigestAlgs...)
+	if err != nil {
+		return nil, fmt.Errorf("sipd: %w", err)
+	}
 	udp, tcp, err := listen(cfg.Listen, cfg.RecvBuffer)
 	if err != nil {
 		return nil, err
@@ -77,7 +82,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:    cfg,
 		log:    cfg.Logger,
-		auth:   auth.New(cfg.Realm, cfg.NonceTTL),
+		auth:   verifier,
 		udp:    udp,
 		tcp:    tcp,
 		addr:   udp.LocalAddr().(*net.UDPAddr),
