@@ -1,5 +1,7 @@
 package drbdctl
 
+import "slices"
+
 // diskRank orders disk states from worst to best for the data they hold.
 var diskRank = map[DiskState]int{
 	Failed: 0, Diskless: 1, Detaching: 1, Attaching: 2, Negotiating: 2,
@@ -92,21 +94,29 @@ func (r *Resource) Resyncs() []Resync {
 			if p.Sync != nil {
 				rs.Progress = *p.Sync
 			}
+			// DRBD 8.4's events2 gives no "done:": derive it from the data
+			// still out of sync and the device size.
+			if i := slices.IndexFunc(r.Devices, func(d Device) bool { return d.Volume == p.Volume }); rs.Progress.PercentDone == 0 && i >= 0 {
+				if size := r.Devices[i].SizeKiB; size > 0 && p.OutOfSyncKiB <= size {
+					rs.Progress.PercentDone = 100 * float64(size-p.OutOfSyncKiB) / float64(size)
+				}
+			}
 			out = append(out, rs)
 		}
 	}
 	return out
 }
 
-// SplitBrain returns the connections on which DRBD reported a split brain
-// through its split-brain helpers, and those left StandAlone while a peer is
+// SplitBrain returns the connections on which DRBD reported an unresolved
+// split brain (its split-brain helper, since they last connected), and those
+// left StandAlone while a peer is
 // configured: StandAlone is where DRBD stops after a split brain it could
 // not resolve (an administrator's `drbdadm disconnect` also leaves it there,
 // which the events cannot tell apart).
 func (r *Resource) SplitBrain() (helperSeen, standAlone []string) {
 	seen := map[string]bool{}
 	for _, h := range r.Helpers {
-		if (h.Helper == HelperSplitBrain || h.Helper == HelperInitialSplitBrain) && !seen[h.Connection] {
+		if h.Helper == HelperSplitBrain && !seen[h.Connection] {
 			seen[h.Connection] = true
 			helperSeen = append(helperSeen, h.Connection)
 		}

@@ -189,7 +189,9 @@ type HelperCall struct {
 	Status *int `json:"status,omitempty"`
 }
 
-// Helpers named by DRBD when it detects a split brain.
+// Helpers DRBD calls about a split brain: initial-split-brain when it
+// detects one (the after-sb policies or --discard-my-data may still resolve
+// it), split-brain when it stays unresolved and the connection is dropped.
 const (
 	HelperSplitBrain        = "split-brain"
 	HelperInitialSplitBrain = "initial-split-brain"
@@ -199,12 +201,6 @@ const (
 func (r *Resource) device(v int) *Device {
 	return getOrAdd(&r.Devices, func(d Device) bool { return d.Volume == v },
 		Device{Volume: v, Minor: -1, Quorum: true})
-}
-
-// connection returns the connection named name, creating it when absent.
-func (r *Resource) connection(name string) *Connection {
-	return getOrAdd(&r.Connections, func(c Connection) bool { return c.Name == name },
-		Connection{Name: name, PeerNodeID: -1, PeerRole: Unknown})
 }
 
 // peerDevice returns the peer device for volume v, creating it when absent.

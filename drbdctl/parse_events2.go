@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -149,14 +150,15 @@ func (s *Status) Apply(ev Event) error {
 		f.uint("size", &d.SizeKiB)
 	case "connection":
 		if ev.Kind == "destroy" {
-			cn := f["conn-name"]
-			r.Connections = removeWhere(r.Connections, func(c Connection) bool { return c.Name == cn })
+			r.Connections = removeWhere(r.Connections, matchPeer(f))
 			return nil
 		}
-		c := r.connection(f["conn-name"])
-		f.int("peer-node-id", &c.PeerNodeID)
+		c := r.peer(f)
 		if v, ok := f["connection"]; ok {
 			c.State = ConnState(v)
+			if c.State == Connected {
+				r.forgetSplitBrain(c.Name)
+			}
 		}
 		f.role("role", &c.PeerRole)
 		f.bool("congested", &c.Congested)
@@ -165,17 +167,48 @@ func (s *Status) Apply(ev Event) error {
 		if err != nil {
 			return err
 		}
-		c := r.connection(f["conn-name"])
+		c := r.peer(f)
 		if ev.Kind == "destroy" {
 			c.PeerDevices = removeWhere(c.PeerDevices, func(p PeerDevice) bool { return p.Volume == vol })
 			return nil
 		}
-		f.int("peer-node-id", &c.PeerNodeID)
 		applyPeerDevice(c.peerDevice(vol), f)
 	case "helper":
 		return r.applyHelper(ev, f)
 	}
 	return nil
+}
+
+// matchPeer selects the connection an event is about: by peer-node-id when
+// given (DRBD 8.4 leaves conn-name out of a StandAlone connection), else by
+// conn-name.
+func matchPeer(f fields) func(Connection) bool {
+	if id, err := strconv.Atoi(f["peer-node-id"]); err == nil {
+		return func(c Connection) bool { return c.PeerNodeID == id }
+	}
+	name := f["conn-name"]
+	return func(c Connection) bool { return c.Name == name }
+}
+
+// peer returns the connection an event is about, creating it when absent.
+// A connection without a conn-name is named after its peer node-id.
+func (r *Resource) peer(f fields) *Connection {
+	c := getOrAdd(&r.Connections, matchPeer(f), Connection{PeerNodeID: -1, PeerRole: Unknown})
+	f.int("peer-node-id", &c.PeerNodeID)
+	if name := f["conn-name"]; name != "" {
+		c.Name = name
+	} else if c.Name == "" && c.PeerNodeID >= 0 {
+		c.Name = "peer-node-" + strconv.Itoa(c.PeerNodeID)
+	}
+	return c
+}
+
+// forgetSplitBrain drops the split-brain helper calls of a connection that
+// connected again: the split brain they reported is over.
+func (r *Resource) forgetSplitBrain(conn string) {
+	r.Helpers = removeWhere(r.Helpers, func(h HelperCall) bool {
+		return h.Connection == conn && (h.Helper == HelperSplitBrain || h.Helper == HelperInitialSplitBrain)
+	})
 }
 
 func applyPeerDevice(p *PeerDevice, f fields) {
@@ -211,6 +244,9 @@ func applyPeerDevice(p *PeerDevice, f fields) {
 
 func (r *Resource) applyHelper(ev Event, f fields) error {
 	h := HelperCall{Helper: f["helper"], Connection: f["conn-name"], Volume: -1}
+	if i := slices.IndexFunc(r.Connections, matchPeer(f)); i >= 0 && h.Connection == "" {
+		h.Connection = r.Connections[i].Name
+	}
 	f.int("volume", &h.Volume)
 	switch ev.Kind {
 	case "call":

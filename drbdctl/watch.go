@@ -96,8 +96,11 @@ func describeHelper(ev Event, called bool) string {
 	} else if called {
 		s += " called"
 	}
-	if h == HelperSplitBrain || h == HelperInitialSplitBrain {
-		s += ": SPLIT BRAIN, see `drbdctl resolve-split-brain --help`"
+	switch h {
+	case HelperInitialSplitBrain:
+		s += ": split brain detected, the after-sb policies decide"
+	case HelperSplitBrain:
+		s += ": SPLIT BRAIN left unresolved, see `drbdctl resolve-split-brain --help`"
 	}
 	return s
 }

@@ -21,8 +21,8 @@ func TestWatchSplitBrain(t *testing.T) {
 	want := []string{
 		"pbx: peer pbx-b connection: Connecting -> Connected",
 		"pbx: peer pbx-b role: Unknown -> Primary",
-		"pbx: helper split-brain (peer pbx-b) called: SPLIT BRAIN, see `drbdctl resolve-split-brain --help`",
-		"pbx: helper split-brain (peer pbx-b) returned 0: SPLIT BRAIN, see `drbdctl resolve-split-brain --help`",
+		"pbx: helper split-brain (peer pbx-b) called: SPLIT BRAIN left unresolved, see `drbdctl resolve-split-brain --help`",
+		"pbx: helper split-brain (peer pbx-b) returned 0: SPLIT BRAIN left unresolved, see `drbdctl resolve-split-brain --help`",
 		"pbx: peer pbx-b connection: Connected -> Disconnecting",
 		"pbx: peer pbx-b role: Primary -> Unknown",
 		"pbx: peer pbx-b connection: Disconnecting -> StandAlone",
