@@ -14,14 +14,7 @@ func benchCall(b *testing.B) (r *Relay, a, bp *phone, portA, portB int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	pa, err := p.Allocate()
-	if err != nil {
-		b.Fatal(err)
-	}
-	pb, err := p.Allocate()
-	if err != nil {
-		b.Fatal(err)
-	}
+	pa, pb := allocatePairs(b, p)
 	r = NewRelay(pa, pb, Options{})
 	b.Cleanup(func() { r.Close() })
 	a, bp = newPhone(b, "127.0.0.1"), newPhone(b, "127.0.0.1")

@@ -141,8 +141,8 @@ func startRelay(a, b *Pair, st State, o Options) *Relay {
 	}
 	for _, s := range [2]Side{A, B} {
 		r.wg.Add(2)
-		go r.readRTP(s)
-		go r.readRTCP(s)
+		go r.forward(s, false)
+		go r.forward(s, true)
 	}
 	return r
 }
@@ -227,59 +227,49 @@ func (r *Relay) Close() error {
 // maxPacket bounds a datagram; RTP over UDP on Ethernet stays far below.
 const maxPacket = 2048
 
-func (r *Relay) readRTP(s Side) {
+// forward relays leg s's RTP (or RTCP) socket to the other leg's peer
+// until the socket is closed.
+func (r *Relay) forward(s Side, rtcp bool) {
 	defer r.wg.Done()
 	in, out := &r.legs[s], &r.legs[s.other()]
+	from, via := in.pair.RTP, out.pair.RTP
+	if rtcp {
+		from, via = in.pair.RTCP, out.pair.RTCP
+	}
 	var buf [maxPacket]byte
 	for {
-		n, src, err := in.pair.RTP.ReadFromUDPAddrPort(buf[:])
+		n, src, err := from.ReadFromUDPAddrPort(buf[:])
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
 			continue // ICMP port unreachable from a peer and the like
 		}
-		pkt := buf[:n]
-		dst := out.peers.Load().RTP
-		if !in.acceptRTP(unmap(src), pkt, r.probation) || !dst.IsValid() || dst.Port() == 0 {
+		pkt, src := buf[:n], unmap(src)
+		var dst netip.AddrPort
+		var ok bool
+		if rtcp {
+			dst, ok = out.peers.Load().RTCP, in.acceptRTCP(src, pkt)
+		} else {
+			dst, ok = out.peers.Load().RTP, in.acceptRTP(src, pkt, r.probation)
+		}
+		if ok = ok && dst.IsValid() && dst.Port() != 0; ok {
+			_, err = via.WriteToUDPAddrPort(pkt, dst)
+			ok = err == nil
+		}
+		switch {
+		case !ok:
 			in.stats.dropped.Add(1)
-			continue
-		}
-		if _, err := out.pair.RTP.WriteToUDPAddrPort(pkt, dst); err != nil {
-			in.stats.dropped.Add(1)
-			continue
-		}
-		in.stats.rtpPackets.Add(1)
-		in.stats.rtpBytes.Add(uint64(n))
-		in.stats.lastRTP.Store(time.Now().UnixNano())
-		if r.rec != nil {
-			r.rec.WriteRTP(s, pkt)
-		}
-	}
-}
-
-func (r *Relay) readRTCP(s Side) {
-	defer r.wg.Done()
-	in, out := &r.legs[s], &r.legs[s.other()]
-	var buf [maxPacket]byte
-	for {
-		n, src, err := in.pair.RTCP.ReadFromUDPAddrPort(buf[:])
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
+		case rtcp:
+			in.stats.rtcpPackets.Add(1)
+		default:
+			in.stats.rtpPackets.Add(1)
+			in.stats.rtpBytes.Add(uint64(n))
+			in.stats.lastRTP.Store(time.Now().UnixNano())
+			if r.rec != nil {
+				r.rec.WriteRTP(s, pkt)
 			}
-			continue
 		}
-		dst := out.peers.Load().RTCP
-		if !in.acceptRTCP(unmap(src), buf[:n]) || !dst.IsValid() || dst.Port() == 0 {
-			in.stats.dropped.Add(1)
-			continue
-		}
-		if _, err := out.pair.RTCP.WriteToUDPAddrPort(buf[:n], dst); err != nil {
-			in.stats.dropped.Add(1)
-			continue
-		}
-		in.stats.rtcpPackets.Add(1)
 	}
 }
 

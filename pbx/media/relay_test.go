@@ -83,6 +83,19 @@ func (p *phone) expectNothing() {
 	}
 }
 
+// allocatePairs allocates leg A's and leg B's pairs.
+func allocatePairs(t testing.TB, p *Pool) (a, b *Pair) {
+	t.Helper()
+	a, err := p.Allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err = p.Allocate(); err != nil {
+		t.Fatal(err)
+	}
+	return a, b
+}
+
 // call sets up a relay between two phones whose SDP says exactly where
 // they are (same IP as their source: latched on the first packet).
 type call struct {
@@ -97,14 +110,7 @@ type call struct {
 func newCall(t *testing.T, o Options) *call {
 	t.Helper()
 	c := &call{pool: testPool(t, 4)}
-	pa, err := c.pool.Allocate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pb, err := c.pool.Allocate()
-	if err != nil {
-		t.Fatal(err)
-	}
+	pa, pb := allocatePairs(t, c.pool)
 	c.relay = NewRelay(pa, pb, o)
 	t.Cleanup(func() { c.relay.Close() })
 	c.portA, c.portB = c.relay.Ports()
@@ -116,14 +122,20 @@ func newCall(t *testing.T, o Options) *call {
 	return c
 }
 
-func TestRelayForwardsBothWays(t *testing.T) {
-	c := newCall(t, Options{})
-	pa := c.a.rtp(1)
-	c.a.send(c.portA, pa)
-	c.b.expect(c.portB, pa)
+// talk sends one RTP packet from a (leg A's phone as the relay sees it) to
+// B and one back, and checks both arrive from the relay's ports.
+func (c *call) talk(a *phone) {
+	p := a.rtp(1)
+	a.send(c.portA, p)
+	c.b.expect(c.portB, p)
 	pb := c.b.rtp(2)
 	c.b.send(c.portB, pb)
-	c.a.expect(c.portA, pb)
+	a.expect(c.portA, pb)
+}
+
+func TestRelayForwardsBothWays(t *testing.T) {
+	c := newCall(t, Options{})
+	c.talk(c.a)
 
 	sr := []byte{0x80, 200, 0, 6, 0, 0, 0x12, 0x34, 1, 2, 3, 4}
 	c.aRTCP.send(c.portA+1, sr)
@@ -182,13 +194,9 @@ func TestRelayLatchesBehindNAT(t *testing.T) {
 		nat.send(c.portA, nat.rtp(1))
 	}
 	c.b.expectNothing()
-	p := nat.rtp(3)
-	nat.send(c.portA, p)
-	c.b.expect(c.portB, p)
-	// B's media now reaches the NAT'ed phone's real address.
-	pb := c.b.rtp(4)
-	c.b.send(c.portB, pb)
-	nat.expect(c.portA, pb)
+	// The third passes, and B's media now reaches the NAT'ed phone's real
+	// address.
+	c.talk(nat)
 	if d := settledStats(t, c.relay, func(st Stats) bool { return st.From[A].RTPPackets == 1 }).From[A]; d.Dropped != 2 || d.RTPPackets != 1 {
 		t.Errorf("stats from A = %+v", d)
 	}
@@ -312,12 +320,7 @@ func TestRelayRestore(t *testing.T) {
 	if a, b := r.Ports(); a != c.portA || b != c.portB {
 		t.Fatalf("restored ports %d/%d; want %d/%d", a, b, c.portA, c.portB)
 	}
-	p := nat.rtp(7)
-	nat.send(c.portA, p)
-	c.b.expect(c.portB, p)
-	pb := c.b.rtp(8)
-	c.b.send(c.portB, pb)
-	nat.expect(c.portA, pb)
+	c.talk(nat)
 	if _, err := RestoreRelay(c.pool, back, Options{}); err == nil {
 		t.Error("restoring onto ports in use succeeded")
 	}

@@ -34,14 +34,7 @@ func TestRelaySipp(t *testing.T) {
 	testenv.Slow(t)
 	testenv.RequireTool(t, "sipp", "soxi", "sox")
 	pool := testPool(t, 4)
-	pa, err := pool.Allocate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pb, err := pool.Allocate()
-	if err != nil {
-		t.Fatal(err)
-	}
+	pa, pb := allocatePairs(t, pool)
 	wav := filepath.Join(t.TempDir(), "call.wav")
 	rec, err := OpenRecorder(wav, time.Now())
 	if err != nil {
