@@ -75,15 +75,15 @@ func TestParseFixtures(t *testing.T) {
 		{"drbd9/events2-split-brain.txt",
 			"pbx Primary score=10101 may_promote=false susp=false | vol0 minor=0 UpToDate quorum=true | pbx-b StandAlone Unknown vol0 Off DUnknown | helper split-brain on \"pbx-b\" vol0: 0\n",
 			FormatEvents2},
-		{"proc84/connected-primary.txt",
-			"minor-0 Primary score=0 may_promote=? susp=false | vol0 minor=0 UpToDate quorum=true | peer Connected Secondary vol0 Established UpToDate\n",
+		{"proc84/syncsource-large.txt",
+			"minor-0 Secondary score=0 may_promote=? susp=false | vol0 minor=0 UpToDate quorum=true | peer Connected Secondary vol0 SyncSource Inconsistent 32.0%\n",
 			FormatProc},
-		{"proc84/syncsource.txt",
-			"minor-0 Secondary score=0 may_promote=? susp=false | vol0 minor=0 UpToDate quorum=true | peer Connected Secondary vol0 SyncSource Inconsistent 33.4%\n",
-			FormatProc},
-		{"proc84/standalone.txt",
+		{"drbd84/split-brain-node-a/proc_drbd.txt",
 			"minor-0 Primary score=0 may_promote=? susp=false | vol0 minor=0 UpToDate quorum=true | peer StandAlone Unknown vol0 Off DUnknown\n",
 			FormatProc},
+		{"drbd84/split-brain-node-a/drbdsetup_events2_now.txt",
+			"r0 Primary score=0 may_promote=? susp=false | vol0 minor=0 UpToDate quorum=true | peer-node-0 StandAlone Unknown vol0 Off DUnknown\n",
+			FormatEvents2},
 		{"proc84/wfconnection-suspended.txt",
 			"minor-0 Secondary score=0 may_promote=? susp=true | vol0 minor=0 Outdated quorum=true | peer Connecting Unknown vol0 Off DUnknown\n",
 			FormatProc},
@@ -111,7 +111,9 @@ func TestSyncDetails(t *testing.T) {
 	}{
 		{"drbd9/status-sync.json", SyncProgress{PercentDone: 37.5, ETA: 10 * time.Second, SpeedKiBps: 65536, LeftKiB: 655324}},
 		{"drbd9/events2-now-3node-sync.txt", SyncProgress{PercentDone: 50, ETA: 16 * time.Second, SpeedKiBps: 32768, LeftKiB: 524252}},
-		{"proc84/syncsource.txt", SyncProgress{PercentDone: 33.4, ETA: 5 * time.Second, SpeedKiBps: 7168, LeftKiB: 43004, TotalKiB: 64508}},
+		{"proc84/syncsource-large.txt", SyncProgress{PercentDone: 32, ETA: 297 * time.Second, SpeedKiBps: 23996, LeftKiB: 6963 << 10, TotalKiB: 10240 << 10}},
+		{"drbd84/sync-target/proc_drbd.txt", SyncProgress{PercentDone: 6.3, ETA: 31 * time.Second, SpeedKiBps: 1872, LeftKiB: 63624, TotalKiB: 65496}},
+		{"drbd84/sync-target/drbdsetup_events2_now.txt", SyncProgress{PercentDone: 100 * float64(65496-62688) / 65496, LeftKiB: 62688}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			st, err := Parse(readTestdata(t, tc.file), "")

@@ -27,8 +27,8 @@ func TestCLI(t *testing.T) {
 		out, err   string
 	}{
 		{"status of a JSON capture", "status -i " + td + "drbd9/status-sync.json", 0, "peer pbx-a: Connected, role Primary", ""},
-		{"status as JSON", "status --json -i " + td + "proc84/standalone.txt", 0, `"state": "StandAlone"`, ""},
-		{"status of a missing resource", "status -r nope -i " + td + "proc84/standalone.txt", 3, "", "resource nope is not in the status read"},
+		{"status as JSON", "status --json -i " + td + "drbd84/split-brain-node-a/proc_drbd.txt", 0, `"state": "StandAlone"`, ""},
+		{"status of a missing resource", "status -r nope -i " + td + "drbd84/split-brain-node-a/proc_drbd.txt", 3, "", "resource nope is not in the status read"},
 		{"status of an unreadable capture", "status -i /nonexistent", 2, "", "read capture"},
 		{"status with a wrong format", "status --format proc -i " + td + "drbd9/status-sync.json", 1, "", "no \"version:\" line"},
 		{"watch replays a capture", "watch -i " + td + "drbd9/events2-split-brain.txt", 0, "pbx: peer pbx-b connection: Disconnecting -> StandAlone", ""},
