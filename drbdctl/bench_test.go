@@ -17,4 +17,6 @@ func BenchmarkParseEvents2(b *testing.B) {
 	benchParse(b, "drbd9/events2-now-3node-sync.txt", FormatEvents2)
 }
 func BenchmarkParseStatusJSON(b *testing.B) { benchParse(b, "drbd9/status-sync.json", FormatJSON) }
-func BenchmarkParseProcDRBD(b *testing.B)   { benchParse(b, "drbd84/sync-target/proc_drbd.txt", FormatProc) }
+func BenchmarkParseProcDRBD(b *testing.B) {
+	benchParse(b, "drbd84/sync-target/proc_drbd.txt", FormatProc)
+}
