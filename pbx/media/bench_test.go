@@ -105,3 +105,39 @@ func roundTrip(b *testing.B, viaRelay bool) {
 
 func BenchmarkRoundTripDirect(b *testing.B) { roundTrip(b, false) }
 func BenchmarkRoundTripRelay(b *testing.B)  { roundTrip(b, true) }
+
+// BenchmarkRestore1000Calls: re-bind 1000 calls' relays (4000 sockets,
+// 4000 goroutines) from their journaled State, as recovery does after a
+// failover; ns/op is for all 1000.
+func BenchmarkRestore1000Calls(b *testing.B) {
+	const calls = 1000
+	p, err := NewPool(loopback, 40000, 40000+4*calls-1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	states := make([]State, calls)
+	for i := range states {
+		pa, pb := allocatePairs(b, p)
+		r := NewRelay(pa, pb, Options{})
+		r.SetPeer(A, netip.MustParseAddrPort("198.18.0.10:4000"), netip.AddrPort{})
+		r.SetPeer(B, netip.MustParseAddrPort("198.18.0.11:4000"), netip.AddrPort{})
+		states[i] = r.State()
+		if err := r.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	relays := make([]*Relay, calls)
+	b.ReportAllocs()
+	for b.Loop() {
+		for i, st := range states {
+			if relays[i], err = RestoreRelay(p, st, Options{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		for _, r := range relays {
+			r.Close()
+		}
+		b.StartTimer()
+	}
+}
