@@ -3,7 +3,7 @@ package drbdctl
 import "testing"
 
 func benchParse(b *testing.B, file string, f Format) {
-	in := readTestdata(&testing.T{}, file)
+	in := readTestdata(b, file)
 	b.SetBytes(int64(len(in)))
 	b.ReportAllocs()
 	for b.Loop() {
