@@ -100,8 +100,10 @@ func (c *Call) startBranch(b store.Binding, offer []byte) (*branch, error) {
 		RemoteURI:    "sip:" + c.rec.Callee + "@" + host,
 		RemoteTarget: b.Contact,
 		Transport:    b.Transport,
-		Peer:         b.Received,
 		LocalSDP:     offer,
+	}
+	if b.NAT {
+		d.Peer = b.Received
 	}
 	inv, err := d.request(s.endpoint(), sip.INVITE, 0, offer)
 	if err != nil {

@@ -3,6 +3,7 @@ package sipd
 import (
 	"context"
 	"errors"
+	"net"
 	"strconv"
 	"time"
 
@@ -105,6 +106,7 @@ func (s *Server) parseRegistration(req *sip.Request, now time.Time) (store.Regis
 			Contact:   c.Address.String(),
 			Expires:   now.Add(time.Duration(exp) * time.Second),
 			Received:  req.Source(),
+			NAT:       behindNAT(req, c.Address),
 			Transport: req.Transport(),
 			UserAgent: headerValue(req, "User-Agent"),
 		})
@@ -117,4 +119,23 @@ func headerValue(m *sip.Request, name string) string {
 		return h.Value()
 	}
 	return ""
+}
+
+// behindNAT tells whether contact cannot be trusted as an address to reach
+// the phone: the phone's own idea of its address (Contact host, top Via
+// sent-by) differs from where the request really came from.
+func behindNAT(req *sip.Request, contact sip.Uri) bool {
+	src, _, err := net.SplitHostPort(req.Source())
+	if err != nil {
+		return true
+	}
+	if contact.Host != src {
+		return true
+	}
+	via := req.Via()
+	port := via.Port
+	if port == 0 {
+		port = 5060
+	}
+	return via.Host != src || net.JoinHostPort(via.Host, strconv.Itoa(port)) != req.Source()
 }

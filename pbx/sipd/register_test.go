@@ -47,7 +47,7 @@ func TestRegister(t *testing.T) {
 		}
 		if tc.name == "register" {
 			b := bs[0]
-			if b.Received != ph.addr || b.Transport != "UDP" || !strings.HasPrefix(b.UserAgent, "testphone") ||
+			if b.Received != ph.addr || b.NAT || b.Transport != "UDP" || !strings.HasPrefix(b.UserAgent, "testphone") ||
 				b.Expires.Sub(time.Now()) < 3590*time.Second {
 				t.Fatalf("binding = %+v", b)
 			}
@@ -137,5 +137,34 @@ func TestHostileInput(t *testing.T) {
 	ph := newPhone(t, "100", p.addr)
 	if res := ph.register(3600, "pw100"); res.StatusCode != sip.StatusOK {
 		t.Fatalf("after hostile input: %d", res.StatusCode)
+	}
+}
+
+func TestBehindNAT(t *testing.T) {
+	cases := []struct {
+		name, src, via, contact string
+		want                    bool
+	}{
+		{"direct", "192.0.2.1:5060", "192.0.2.1:5060", "sip:100@192.0.2.1:5060", false},
+		{"contact on another port of the same host", "192.0.2.1:5072", "192.0.2.1:5072", "sip:100@192.0.2.1:5080", false},
+		{"private contact", "198.51.100.7:40000", "10.0.0.5:5060", "sip:100@10.0.0.5:5060", true},
+		{"port rewritten by NAT", "192.0.2.1:40000", "192.0.2.1:5060", "sip:100@192.0.2.1:5060", true},
+	}
+	for _, tc := range cases {
+		raw := "REGISTER sip:pbx SIP/2.0\r\nVia: SIP/2.0/UDP " + tc.via + ";branch=z9hG4bK1\r\n" +
+			"From: <sip:100@pbx>;tag=1\r\nTo: <sip:100@pbx>\r\nCall-ID: x\r\nCSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n"
+		msg, err := sip.ParseMessage([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := msg.(*sip.Request)
+		req.SetSource(tc.src)
+		var c sip.Uri
+		if err := sip.ParseUri(tc.contact, &c); err != nil {
+			t.Fatal(err)
+		}
+		if got := behindNAT(req, c); got != tc.want {
+			t.Errorf("%s: behindNAT = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

@@ -13,7 +13,8 @@ type Binding struct {
 	Ext       string
 	Contact   string // the Contact URI as registered
 	Expires   time.Time
-	Received  string // source host:port the REGISTER came from (NAT)
+	Received  string // source host:port the REGISTER came from
+	NAT       bool   // Contact unreachable as written: send to Received
 	Transport string // UDP or TCP
 	UserAgent string
 	CallID    string
@@ -33,7 +34,7 @@ type Registration struct {
 // Call-ID, CSeq not higher: RFC 3261 10.3 step 7).
 var ErrOutOfOrder = errors.New("register out of order")
 
-const bindingCols = `ext, contact, expires, received, transport, user_agent, call_id, cseq`
+const bindingCols = `ext, contact, expires, received, nat, transport, user_agent, call_id, cseq`
 
 // Register applies r atomically and returns the extension's live bindings
 // once the change is durable.
@@ -75,11 +76,11 @@ func applyBinding(tx *sql.Tx, r Registration, b Binding, now time.Time) error {
 		_, err := tx.Exec(`DELETE FROM bindings WHERE ext=? AND contact=?`, r.Ext, b.Contact)
 		return err
 	}
-	_, err = tx.Exec(`INSERT INTO bindings(`+bindingCols+`, updated) VALUES (?,?,?,?,?,?,?,?,?)
+	_, err = tx.Exec(`INSERT INTO bindings(`+bindingCols+`, updated) VALUES (?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(ext, contact) DO UPDATE SET expires=excluded.expires, received=excluded.received,
-		transport=excluded.transport, user_agent=excluded.user_agent, call_id=excluded.call_id,
-		cseq=excluded.cseq, updated=excluded.updated`,
-		r.Ext, b.Contact, b.Expires.Unix(), b.Received, b.Transport, b.UserAgent, r.CallID, r.CSeq, now.Unix())
+		nat=excluded.nat, transport=excluded.transport, user_agent=excluded.user_agent,
+		call_id=excluded.call_id, cseq=excluded.cseq, updated=excluded.updated`,
+		r.Ext, b.Contact, b.Expires.Unix(), b.Received, b.NAT, b.Transport, b.UserAgent, r.CallID, r.CSeq, now.Unix())
 	return err
 }
 
@@ -130,7 +131,7 @@ func queryBindings(query queryFunc, ctx context.Context, where string, args ...a
 	for rows.Next() {
 		var b Binding
 		var exp int64
-		if err := rows.Scan(&b.Ext, &b.Contact, &exp, &b.Received, &b.Transport, &b.UserAgent, &b.CallID, &b.CSeq); err != nil {
+		if err := rows.Scan(&b.Ext, &b.Contact, &exp, &b.Received, &b.NAT, &b.Transport, &b.UserAgent, &b.CallID, &b.CSeq); err != nil {
 			return nil, err
 		}
 		b.Expires = time.Unix(exp, 0)

@@ -47,6 +47,9 @@ var migrations = []string{
 		hangup_side   TEXT NOT NULL
 	);
 	CREATE INDEX cdrs_start ON cdrs(start_time);`,
+	// 2: whether a binding was registered from behind a NAT, so that
+	// requests go to the received address instead of the Contact.
+	`ALTER TABLE bindings ADD COLUMN nat INTEGER NOT NULL DEFAULT 0;`,
 }
 
 func schemaVersion(db *sql.DB) (int, error) {
