@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
 	"strings"
 	"time"
 )
@@ -38,6 +39,11 @@ func (c *Client) run(ctx context.Context, name string, args ...string) ([]byte, 
 	out, err := c.runner().Run(ctx, name, args...)
 	if err == nil {
 		return out, nil
+	}
+	if errors.Is(err, exec.ErrNotFound) {
+		// Without drbd-utils nothing can be configured: probes and stops
+		// on nodes without DRBD (a quorum-only node) must see "not up".
+		return out, fmt.Errorf("%s not installed: %w", name, ErrNotConfigured)
 	}
 	var ce *CmdError
 	if errors.As(err, &ce) {

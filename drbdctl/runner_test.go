@@ -41,3 +41,13 @@ func TestExecStream(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestStatusWithoutDRBDUtils: on a node without drbd-utils (a quorum-only
+// node) the resource is simply not up, so probes and stops succeed.
+func TestStatusWithoutDRBDUtils(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	_, err := (&Client{}).Status(context.Background(), "pbx")
+	if !errors.Is(err, ErrNotConfigured) || !strings.Contains(err.Error(), "drbdsetup not installed") {
+		t.Fatalf("Status = %v, want ErrNotConfigured saying drbdsetup is not installed", err)
+	}
+}

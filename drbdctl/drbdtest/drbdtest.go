@@ -22,7 +22,8 @@ type Call struct {
 	Cmd    string // "drbdadm primary pbx"
 	Stdout string // recorded standard output (a file's content, see File)
 	Stderr string
-	Code   int // exit code; non-zero makes Run return a *drbdctl.CmdError
+	Code   int   // exit code; non-zero makes Run return a *drbdctl.CmdError
+	Err    error // the program could not run at all (exec.ErrNotFound...)
 }
 
 // Script is a Runner that checks each command against the next Call.
@@ -68,6 +69,9 @@ func (s *Script) Run(_ context.Context, name string, args ...string) ([]byte, er
 	if err != nil {
 		s.t.Error(err)
 		return nil, err
+	}
+	if c.Err != nil {
+		return nil, &drbdctl.CmdError{Cmd: cmd, Code: -1, Err: c.Err}
 	}
 	if c.Code != 0 {
 		return []byte(c.Stdout), &drbdctl.CmdError{Cmd: cmd, Code: c.Code, Stderr: []byte(c.Stderr), Err: fmt.Errorf("exit status %d", c.Code)}

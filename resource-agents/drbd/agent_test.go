@@ -3,6 +3,7 @@ package drbd
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -90,7 +91,8 @@ func TestMonitor(t *testing.T) {
 		{"failed disk", recurring, []drbdtest.Call{state(t, "secondary-failed"), delScore}, ocf.ErrGeneric, "volume 0 disk Failed"},
 		{"down", recurring, []drbdtest.Call{notUp}, ocf.NotRunning, ""},
 		{"probe without DRBD module", nil, []drbdtest.Call{{Cmd: events2, Code: 20, Stderr: "Could not connect to 'drbd' generic netlink family\n"}}, ocf.NotRunning, ""},
-		{"probe without drbdsetup", nil, []drbdtest.Call{{Cmd: events2, Code: -1, Stderr: ""}}, ocf.NotRunning, ""},
+		{"probe without drbd-utils", nil, []drbdtest.Call{{Cmd: events2, Err: exec.ErrNotFound}}, ocf.NotRunning, ""},
+		{"monitor without drbd-utils", recurring, []drbdtest.Call{{Cmd: events2, Err: exec.ErrNotFound}}, ocf.NotRunning, ""},
 		{"monitor cannot read state", recurring, []drbdtest.Call{{Cmd: events2, Code: -1, Stderr: "exec: drbdsetup: not found"}}, ocf.ErrGeneric, "drbdsetup: not found"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -171,6 +173,7 @@ func TestDemoteAndStop(t *testing.T) {
 		{"demote a stopped resource", "demote", []drbdtest.Call{notUp}, ocf.ErrGeneric, "not started"},
 		{"stop a Primary", "stop", []drbdtest.Call{state(t, "primary-uptodate-connected"), secondary, state(t, "secondary-uptodate-connected"), {Cmd: "drbdadm down pbx"}, notUp, delScore}, ocf.Success, ""},
 		{"stop a stopped resource", "stop", []drbdtest.Call{notUp, delScore}, ocf.Success, ""},
+		{"stop on a node without drbd-utils", "stop", []drbdtest.Call{{Cmd: events2, Err: exec.ErrNotFound}, {Cmd: delScore.Cmd, Err: exec.ErrNotFound}}, ocf.Success, ""},
 		{"stop while held", "stop", []drbdtest.Call{state(t, "secondary-uptodate-connected"), state(t, "secondary-uptodate-connected"), heldDown},
 			ocf.ErrGeneric, "Device is held open by someone: /dev/drbd0 is held by mount /srv/pbxha"},
 	} {
