@@ -130,4 +130,7 @@ func PrintStatus(w io.Writer, st daemon.Status, running bool, now time.Time) {
 		}
 	}
 	tw.Flush()
+	if running {
+		fmt.Fprintf(w, "\nRTP packets relayed by ended calls: %d from callers, %d from callees\n", st.RTP.FromCaller, st.RTP.FromCallee)
+	}
 }

@@ -75,10 +75,11 @@ func TestPrintStatus(t *testing.T) {
 		Registrations: []store.Binding{{Ext: "100", Contact: "sip:100@127.0.0.1:5070", Received: "127.0.0.1:5070",
 			Transport: "UDP", Expires: now.Add(90 * time.Second), UserAgent: "sipp"}},
 		Calls: []daemon.CallStatus{{ID: "abc", Caller: "100", Callee: "200", State: "confirmed", Answer: now.Add(-time.Minute)}},
+		RTP:   daemon.RTPTotals{FromCaller: 7, FromCallee: 5},
 	}
 	var out bytes.Buffer
 	PrintStatus(&out, st, true, now)
-	for _, want := range []string{"daemon: running", "REGISTRATIONS (1)", "sip:100@127.0.0.1:5070", "1m30s", "ACTIVE CALLS (1)", "confirmed", "1m0s"} {
+	for _, want := range []string{"daemon: running", "REGISTRATIONS (1)", "sip:100@127.0.0.1:5070", "1m30s", "ACTIVE CALLS (1)", "confirmed", "1m0s", "7 from callers, 5 from callees"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("status output lacks %q:\n%s", want, out.String())
 		}

@@ -18,6 +18,7 @@ import (
 type Status struct {
 	Registrations []store.Binding `json:"registrations"`
 	Calls         []CallStatus    `json:"calls"`
+	RTP           RTPTotals       `json:"rtp"`
 }
 
 // CallStatus is one active call.
@@ -31,7 +32,7 @@ type CallStatus struct {
 }
 
 // serveControl answers GET /status on a unix socket.
-func serveControl(path string, st *store.Store, srv *sipd.Server) (*http.Server, error) {
+func serveControl(path string, st *store.Store, srv *sipd.Server, rtp func() RTPTotals) (*http.Server, error) {
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
@@ -50,7 +51,7 @@ func serveControl(path string, st *store.Store, srv *sipd.Server) (*http.Server,
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		s := Status{Registrations: bs, Calls: []CallStatus{}}
+		s := Status{Registrations: bs, Calls: []CallStatus{}, RTP: rtp()}
 		for _, c := range srv.Calls() {
 			s.Calls = append(s.Calls, CallStatus{ID: c.ID, Caller: c.Caller, Callee: c.Callee,
 				State: c.State.String(), Start: c.Start, Answer: c.Answer})

@@ -75,7 +75,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	ctl, err := serveControl(ControlSocket(o.Data), st, srv)
+	ctl, err := serveControl(ControlSocket(o.Data), st, srv, media.rtpTotals)
 	if err != nil {
 		return err
 	}

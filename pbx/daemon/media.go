@@ -3,20 +3,35 @@ package daemon
 import (
 	"fmt"
 	"net/netip"
+	"sync/atomic"
 
 	"pbxha/pbx/media"
 	"pbxha/pbx/sipd"
 )
 
-// relays allocates each call's relay from one port pool on the SIP address.
-type relays struct{ pool *media.Pool }
+// relays allocates each call's relay from one port pool on the SIP address
+// and totals the packets relayed by finished calls.
+type relays struct {
+	pool   *media.Pool
+	totals *[2]atomic.Uint64 // RTP packets relayed from the caller, from the callee
+}
 
-func newMedia(ip netip.Addr, low, high int) (sipd.MediaFactory, error) {
+func newMedia(ip netip.Addr, low, high int) (relays, error) {
 	pool, err := media.NewPool(ip, low, high)
 	if err != nil {
-		return nil, err
+		return relays{}, err
 	}
-	return relays{pool}, nil
+	return relays{pool: pool, totals: new([2]atomic.Uint64)}, nil
+}
+
+// RTPTotals counts RTP packets relayed by calls that have ended.
+type RTPTotals struct {
+	FromCaller uint64 `json:"from_caller"`
+	FromCallee uint64 `json:"from_callee"`
+}
+
+func (f relays) rtpTotals() RTPTotals {
+	return RTPTotals{FromCaller: f.totals[0].Load(), FromCallee: f.totals[1].Load()}
 }
 
 // Allocate binds two RTP/RTCP pairs, one per leg, and starts relaying.
@@ -30,11 +45,14 @@ func (f relays) Allocate(callID string) (sipd.Relay, error) {
 		a.Close()
 		return nil, fmt.Errorf("call %s: %w", callID, err)
 	}
-	return relay{media.NewRelay(a, b, media.Options{})}, nil
+	return relay{r: media.NewRelay(a, b, media.Options{}), totals: f.totals}, nil
 }
 
 // relay maps sipd's legs onto media's: the caller is A, the callee B.
-type relay struct{ r *media.Relay }
+type relay struct {
+	r      *media.Relay
+	totals *[2]atomic.Uint64
+}
 
 func side(s sipd.Side) media.Side {
 	if s == sipd.Caller {
