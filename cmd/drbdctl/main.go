@@ -159,8 +159,10 @@ func retryFlags() []cli.Flag {
 	}
 }
 
+// client builds the Client from the command's flags; flags a command does
+// not have read as zero, which means the default.
 func client(c *cli.Context) *drbdctl.Client {
-	return &drbdctl.Client{Attempts: c.Int("attempts"), RetryDelay: c.Duration("retry-delay")}
+	return &drbdctl.Client{Attempts: c.Int("attempts"), RetryDelay: c.Duration("retry-delay"), PollInterval: c.Duration("interval")}
 }
 
 func actionCmd(name, usage string, act func(*drbdctl.Client, context.Context, string) error) *cli.Command {
@@ -173,10 +175,12 @@ func actionCmd(name, usage string, act func(*drbdctl.Client, context.Context, st
 func waitCmd(name, usage string, wait func(*drbdctl.Client, context.Context, string, func(drbdctl.Resource)) (drbdctl.Resource, error)) *cli.Command {
 	return &cli.Command{
 		Name: name, Usage: usage,
-		Flags: append(retryFlags(),
+		Flags: []cli.Flag{
+			resourceFlag,
 			&cli.DurationFlag{Name: "timeout", Value: 10 * time.Minute, Usage: "give up after this long"},
+			&cli.DurationFlag{Name: "interval", Value: 500 * time.Millisecond, Usage: "status poll period"},
 			&cli.StringFlag{Name: "progress", Value: "auto", Usage: "progress on stderr: auto (only on a terminal), always or never"},
-		),
+		},
 		Action: func(c *cli.Context) error {
 			var show func(drbdctl.Resource)
 			pp := &drbdctl.ProgressPrinter{W: c.App.ErrWriter, Terminal: isTerminal(os.Stderr)}
