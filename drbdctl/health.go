@@ -94,6 +94,9 @@ func (r *Resource) Resyncs() []Resync {
 			if p.Sync != nil {
 				rs.Progress = *p.Sync
 			}
+			if rs.Progress.LeftKiB == 0 {
+				rs.Progress.LeftKiB = p.OutOfSyncKiB
+			}
 			// DRBD 8.4's events2 gives no "done:": derive it from the data
 			// still out of sync and the device size.
 			if i := slices.IndexFunc(r.Devices, func(d Device) bool { return d.Volume == p.Volume }); rs.Progress.PercentDone == 0 && i >= 0 {

@@ -118,3 +118,33 @@ func TestEstimator(t *testing.T) {
 		t.Errorf("DRBD's own figures were replaced: %+v", given)
 	}
 }
+
+func TestProgressPrinter(t *testing.T) {
+	syncing := func(oos uint64) Resource {
+		return Resource{Name: "r0", Devices: []Device{{Disk: UpToDate, Quorum: true, SizeKiB: 1000}},
+			Connections: []Connection{{Name: "b", State: Connected, PeerDevices: []PeerDevice{{Replication: SyncSource, PeerDisk: Inconsistent, OutOfSyncKiB: oos}}}}}
+	}
+	connecting := Resource{Name: "r0", Devices: []Device{{Disk: UpToDate, Quorum: true}}, Connections: []Connection{{Name: "b", State: Connecting}}}
+	now := time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC)
+	var b bytes.Buffer
+	// The estimator smooths the rate: 5 KiB/s, then 0.7*5 + 0.3*95 = 32 KiB/s.
+	p := &ProgressPrinter{W: &b, Now: func() time.Time { now = now.Add(time.Second); return now }}
+	for _, r := range []Resource{connecting, connecting, syncing(900), syncing(895), syncing(800), syncing(800)} {
+		p.Show(r)
+	}
+	p.Done()
+	want := "r0: disk UpToDate, b Connecting\n" +
+		"r0 [===>                          ]  10.0%  900 KiB left\n" +
+		"r0 [======>                       ]  20.0%  800 KiB left  32 KiB/s  ETA 0:00:25\n"
+	if b.String() != want {
+		t.Errorf("non-terminal progress:\n%q\nwant\n%q", b.String(), want)
+	}
+	b.Reset()
+	tp := &ProgressPrinter{W: &b, Terminal: true}
+	tp.Show(connecting)
+	tp.Show(connecting)
+	tp.Done()
+	if want := "\r\x1b[Kr0: disk UpToDate, b Connecting\r\x1b[Kr0: disk UpToDate, b Connecting\n"; b.String() != want {
+		t.Errorf("terminal progress %q, want %q", b.String(), want)
+	}
+}
