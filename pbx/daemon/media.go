@@ -63,4 +63,12 @@ func side(s sipd.Side) media.Side {
 
 func (r relay) Local(s sipd.Side) netip.AddrPort { return r.r.Local(side(s)) }
 func (r relay) SetPeer(s sipd.Side, p sipd.Peer) { r.r.SetPeer(side(s), p.RTP, p.RTCP) }
-func (r relay) Close() error                     { return r.r.Close() }
+
+// Close stops the relay and adds its packet counts to the totals.
+func (r relay) Close() error {
+	err := r.r.Close() // waits for the forwarders: the counts are final
+	st := r.r.Stats()
+	r.totals[0].Add(st.From[media.A].RTPPackets)
+	r.totals[1].Add(st.From[media.B].RTPPackets)
+	return err
+}

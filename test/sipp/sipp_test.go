@@ -1,0 +1,312 @@
+// Package sipp drives the PBX with real SIP clients: sipp (Debian's
+// sip-tester) registering with digest auth, and calls with RTP between two
+// sipp instances through the PBX's relay. The scenarios are the XML files
+// next to this test; the benchmarks in docs/benchmarks/pbx.md reuse them.
+package sipp
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"pbxha/internal/testenv"
+	"pbxha/pbx/auth"
+	"pbxha/pbx/daemon"
+	"pbxha/pbx/store"
+)
+
+const realm = "sipp.test"
+
+// pbxUnderTest is a pbx daemon running in this process.
+type pbxUnderTest struct {
+	data string
+	addr string // IP:port
+	host string
+	port int
+}
+
+// startPBX initialises a data directory with users exts (password pw<ext>)
+// and runs the daemon on a free loopback port until the test ends.
+func startPBX(t *testing.T, exts []string) *pbxUnderTest {
+	t.Helper()
+	data := t.TempDir()
+	if err := store.Init(data, realm); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range exts {
+		u := store.User{Ext: e, HA1MD5: auth.HA1(auth.MD5, e, realm, "pw"+e), HA1SHA256: auth.HA1(auth.SHA256, e, realm, "pw"+e)}
+		if err := st.AddUser(context.Background(), u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	// sipp answers only the first challenge and knows only MD5.
+	cfg := filepath.Join(t.TempDir(), "pbx.json")
+	if err := os.WriteFile(cfg, []byte(`{"digest_algorithms": ["MD5", "SHA-256"]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port := freePorts(t, 1)
+	p := &pbxUnderTest{data: data, host: "127.0.0.1", port: port, addr: fmt.Sprintf("127.0.0.1:%d", port)}
+	rtp := freePorts(t, 400)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- daemon.Run(ctx, daemon.Options{Data: data, Listen: p.addr, RTPPorts: fmt.Sprintf("%d-%d", rtp, rtp+399),
+			Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("pbx: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Error("pbx did not stop")
+		}
+	})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := daemon.QueryStatus(ctx, data); err == nil {
+			return p
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("pbx: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("pbx not ready")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (p *pbxUnderTest) status(t *testing.T) daemon.Status {
+	t.Helper()
+	st, err := daemon.QueryStatus(context.Background(), p.data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// freePorts finds n consecutive loopback ports free for UDP and TCP, the
+// first one even.
+func freePorts(t *testing.T, n int) int {
+	t.Helper()
+	for base := 20000 + 2*(os.Getpid()%5000); base < 65000-n; base += 2*n + 2 {
+		ok := true
+		for p := base; p < base+n && ok; p++ {
+			u, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p})
+			if err != nil {
+				ok = false
+				break
+			}
+			l, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p})
+			u.Close()
+			if err != nil {
+				ok = false
+				break
+			}
+			l.Close()
+		}
+		if ok && !claimed(base, n) {
+			return base
+		}
+	}
+	t.Fatal("no free ports")
+	return 0
+}
+
+var claims [][2]int
+
+// claimed remembers ranges handed out in this process so that two callers
+// never get overlapping ranges before either binds.
+func claimed(base, n int) bool {
+	for _, c := range claims {
+		if base < c[0]+c[1] && c[0] < base+n {
+			return true
+		}
+	}
+	claims = append(claims, [2]int{base, n})
+	return false
+}
+
+// injection writes a sipp injection file.
+func injection(t *testing.T, dir, name string, lines []string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte("SEQUENTIAL\n"+strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func authField(ext string) string {
+	return fmt.Sprintf("[authentication username=%s password=pw%s]", ext, ext)
+}
+
+// sipp is one sipp process working in dir.
+type sipp struct {
+	cmd *exec.Cmd
+	out strings.Builder
+	err chan error
+}
+
+// startSipp runs sipp with args (plus -nostdin and a global timeout) in dir.
+func startSipp(t *testing.T, dir string, timeout time.Duration, args ...string) *sipp {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	s := &sipp{err: make(chan error, 1)}
+	s.cmd = exec.CommandContext(ctx, "sipp", append(args, "-nostdin", "-trace_err", "-timeout", fmt.Sprintf("%ds", int(timeout.Seconds())))...)
+	s.cmd.Dir = dir
+	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.out
+	if err := s.cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	go func() { s.err <- s.cmd.Wait(); cancel() }()
+	t.Cleanup(func() {
+		if s.cmd.ProcessState == nil {
+			s.cmd.Process.Kill()
+		}
+	})
+	return s
+}
+
+// wait returns sipp's exit error (nil: every call succeeded) and its
+// errors log.
+func (s *sipp) wait(t *testing.T, dir string) (error, string) {
+	t.Helper()
+	err := <-s.err
+	logs, _ := filepath.Glob(filepath.Join(dir, "*_errors.log"))
+	var errs strings.Builder
+	for _, l := range logs {
+		b, _ := os.ReadFile(l)
+		errs.Write(b)
+	}
+	return err, errs.String()
+}
+
+func scenario(name string) string {
+	p, err := filepath.Abs(name)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// register makes each of exts register with the given contact (host:port).
+func register(t *testing.T, p *pbxUnderTest, exts []string, contact string, rate int) {
+	t.Helper()
+	dir := t.TempDir()
+	var lines []string
+	for _, e := range exts {
+		lines = append(lines, e+";"+authField(e)+";"+contact)
+	}
+	inf := injection(t, dir, "users.csv", lines)
+	s := startSipp(t, dir, 60*time.Second, p.addr, "-sf", scenario("register.xml"), "-inf", inf,
+		"-i", "127.0.0.1", "-p", fmt.Sprint(freePorts(t, 1)), "-m", fmt.Sprint(len(exts)), "-r", fmt.Sprint(rate))
+	if err, errs := s.wait(t, dir); err != nil {
+		t.Fatalf("sipp register: %v\n%s\n%s", err, errs, tail(s.out.String(), 2000))
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+func exts(from, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprint(from + i)
+	}
+	return out
+}
+
+// TestRegister100: 100 users register with digest auth (sipp's default
+// digest uri), every binding is stored.
+func TestRegister100(t *testing.T) {
+	testenv.RequireTool(t, "sipp")
+	testenv.Slow(t)
+	users := exts(1000, 100)
+	p := startPBX(t, users)
+	register(t, p, users, "127.0.0.1:5999", 200)
+	if n := len(p.status(t).Registrations); n != len(users) {
+		t.Fatalf("%d registrations, want %d", n, len(users))
+	}
+}
+
+// TestCallsWithRTP: a callee sipp answers and echoes RTP, a caller sipp
+// authenticates, plays G.711 audio and hangs up; all calls succeed, RTP is
+// relayed both ways and every call has an ANSWERED CDR.
+func TestCallsWithRTP(t *testing.T) {
+	testenv.RequireTool(t, "sipp")
+	testenv.Slow(t)
+	const calls = 20
+	p := startPBX(t, []string{"100", "200"})
+	// sipp binds RTP on -mp and a few ports above it: keep them apart.
+	calleeSIP, calleeRTP, callerSIP, callerRTP := freePorts(t, 1), freePorts(t, 8), freePorts(t, 1), freePorts(t, 8)
+	register(t, p, []string{"200"}, fmt.Sprintf("127.0.0.1:%d", calleeSIP), 10)
+
+	dir := t.TempDir()
+	pcap, err := filepath.Abs("/usr/share/sip-tester/g711a.pcap")
+	if err == nil {
+		err = os.Symlink(pcap, filepath.Join(dir, "g711a.pcap"))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	callee := startSipp(t, dir, 90*time.Second, "-sf", scenario("callee.xml"), "-i", "127.0.0.1",
+		"-p", fmt.Sprint(calleeSIP), "-mp", fmt.Sprint(calleeRTP), "-rtp_echo", "-m", fmt.Sprint(calls))
+	inf := injection(t, dir, "calls.csv", []string{"100;200;" + authField("100")})
+	caller := startSipp(t, dir, 90*time.Second, p.addr, "-sf", scenario("caller.xml"), "-inf", inf, "-i", "127.0.0.1",
+		"-p", fmt.Sprint(callerSIP), "-mp", fmt.Sprint(callerRTP), "-m", fmt.Sprint(calls), "-r", "10")
+	if err, errs := caller.wait(t, dir); err != nil {
+		t.Fatalf("caller sipp: %v\n%s\n%s", err, errs, tail(caller.out.String(), 2000))
+	}
+	if err, errs := callee.wait(t, dir); err != nil {
+		t.Fatalf("callee sipp: %v\n%s\n%s", err, errs, tail(callee.out.String(), 2000))
+	}
+	st := p.status(t)
+	if len(st.Calls) != 0 {
+		t.Fatalf("%d calls still active", len(st.Calls))
+	}
+	// g711a.pcap holds 50 packets/s; each call lasts 1.5 s.
+	if st.RTP.FromCaller < calls*50 || st.RTP.FromCallee < calls*50 {
+		t.Fatalf("RTP relayed: %+v, want >= %d each way", st.RTP, calls*50)
+	}
+	s, err := store.Open(p.data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cdrs, err := s.CDRs(context.Background(), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cdrs) != calls {
+		t.Fatalf("%d CDRs, want %d", len(cdrs), calls)
+	}
+	for _, c := range cdrs {
+		if c.Disposition != store.Answered || c.HangupSide != "caller" || c.Duration() < time.Second {
+			t.Fatalf("CDR %+v", c)
+		}
+	}
+}
