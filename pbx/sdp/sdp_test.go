@@ -68,6 +68,7 @@ func TestCapturedAudio(t *testing.T) {
 	}{
 		{"sipp-uac-offer.sdp", "127.0.0.1:6000", "127.0.0.1:6001", []Format{{0, PCMU, 8000, 0, ""}}},
 		{"sipp-uas-answer.sdp", "127.0.0.1:6000", "127.0.0.1:6001", []Format{{0, PCMU, 8000, 0, ""}}},
+		{"baresip-answer.sdp", "192.0.2.2:8654", "192.0.2.2:8655", []Format{{0, PCMU, 8000, 0, ""}}},
 		{"baresip-offer.sdp", "192.0.2.2:45960", "192.0.2.2:45961", []Format{
 			{0, PCMU, 8000, 0, ""}, {8, PCMA, 8000, 0, ""}, {9, "G722", 8000, 0, ""},
 			{96, "opus", 48000, 2, "stereo=1;sprop-stereo=1"}, {101, TelephoneEvent, 8000, 0, "0-15"},
@@ -222,6 +223,21 @@ a=rtpmap:31 H261/90000
 `
 	if got := string(s.Marshal()); got != string(crlf(want)) {
 		t.Errorf("Marshal:\n%s\nwant:\n%s", got, crlf(want))
+	}
+}
+
+// TestNegotiateCaptured: baresip answering sipp's offer picked PCMU.
+func TestNegotiateCaptured(t *testing.T) {
+	read := func(name string) *Session {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mustParse(t, b)
+	}
+	f, err := Negotiate(read("sipp-uac-offer.sdp"), read("baresip-answer.sdp"))
+	if err != nil || !f.Is(PCMU) || f.Payload != 0 {
+		t.Errorf("Negotiate = %+v, %v; want PCMU", f, err)
 	}
 }
 

@@ -23,20 +23,25 @@ wait
 mkdir -p "$cap/baresip"
 cat > "$cap/baresip/config" <<CFG
 sip_listen 127.0.0.1:5097
-audio_source ausine,440
+audio_source aubridge,x
 audio_player aubridge,x
 module_path /usr/lib/baresip/modules
 module stdio.so
 module g711.so
 module g722.so
 module opus.so
-module ausine.so
 module aubridge.so
 module_app account.so
 module_app menu.so
 CFG
-echo '<sip:capture@127.0.0.1>;regint=0' > "$cap/baresip/accounts"
+echo '<sip:capture@127.0.0.1>;regint=0;answermode=auto' > "$cap/baresip/accounts"
 "$cap/capture" -listen 127.0.0.1:5099 > "$out/baresip-offer.sdp" &
 sleep 0.3
 timeout 10 baresip -f "$cap/baresip" -e '/dial sip:200@127.0.0.1:5099' -t 3 >/dev/null 2>&1 </dev/null || true
+wait
+
+# baresip's answer (auto-answer) to sipp's offer.
+timeout 10 baresip -f "$cap/baresip" -t 4 >/dev/null 2>&1 </dev/null &
+sleep 1
+"$cap/capture" -call 127.0.0.1:5097 -user capture -sdp "$out/sipp-uac-offer.sdp" > "$out/baresip-answer.sdp"
 wait

@@ -3,6 +3,7 @@
 //
 //	capture -listen 127.0.0.1:5099            # print the body of the first INVITE, answer 486
 //	capture -call 127.0.0.1:5098 -sdp offer   # send an INVITE with that body, print the 200's body
+//	        [-user NAME]                      # request URI user (default service)
 //
 // See capture.sh for the exact client invocations used.
 package main
@@ -22,13 +23,14 @@ func main() {
 	listen := flag.String("listen", "", "UDP address to wait for an INVITE on")
 	call := flag.String("call", "", "UDP address to send an INVITE to")
 	offer := flag.String("sdp", "", "file with the SDP offer to send (with -call)")
+	user := flag.String("user", "service", "user part of the request URI (with -call)")
 	flag.Parse()
 	var err error
 	switch {
 	case *listen != "":
 		err = serve(*listen)
 	case *call != "":
-		err = invite(*call, *offer)
+		err = invite(*call, *user, *offer)
 	default:
 		err = fmt.Errorf("need -listen or -call")
 	}
@@ -85,7 +87,7 @@ func serve(addr string) error {
 	}
 }
 
-func invite(addr, offerFile string) error {
+func invite(addr, user, offerFile string) error {
 	sdp, err := os.ReadFile(offerFile)
 	if err != nil {
 		return err
@@ -98,11 +100,11 @@ func invite(addr, offerFile string) error {
 	local := c.LocalAddr().String()
 	common := func(method string, cseq int, toTag string) string {
 		return fmt.Sprintf("Via: SIP/2.0/UDP %s;branch=z9hG4bK-capture-%s\r\n"+
-			"From: <sip:capture@%s>;tag=capture\r\nTo: <sip:service@%s>%s\r\n"+
+			"From: <sip:capture@%s>;tag=capture\r\nTo: <sip:%s@%s>%s\r\n"+
 			"Call-ID: capture-1\r\nCSeq: %d %s\r\nContact: <sip:capture@%s>\r\nMax-Forwards: 70\r\n",
-			local, method, local, addr, toTag, cseq, method, local)
+			local, method, local, user, addr, toTag, cseq, method, local)
 	}
-	req := "INVITE sip:service@" + addr + " SIP/2.0\r\n" + common("INVITE", 1, "") +
+	req := "INVITE sip:" + user + "@" + addr + " SIP/2.0\r\n" + common("INVITE", 1, "") +
 		fmt.Sprintf("Content-Type: application/sdp\r\nContent-Length: %d\r\n\r\n", len(sdp)) + string(sdp)
 	if _, err := c.Write([]byte(req)); err != nil {
 		return err
@@ -123,7 +125,7 @@ func invite(addr, offerFile string) error {
 		os.Stdout.Write(body)
 		_, tag, _ := strings.Cut(header(head, "To"), ";tag=")
 		for i, m := range []string{"ACK", "BYE"} {
-			msg := m + " sip:service@" + addr + " SIP/2.0\r\n" + common(m, 1+i, ";tag="+tag) + "Content-Length: 0\r\n\r\n"
+			msg := m + " sip:" + user + "@" + addr + " SIP/2.0\r\n" + common(m, 1+i, ";tag="+tag) + "Content-Length: 0\r\n\r\n"
 			if _, err := c.Write([]byte(msg)); err != nil {
 				return err
 			}
