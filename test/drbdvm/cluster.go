@@ -112,7 +112,7 @@ func Boot(t testing.TB) *Cluster {
 		if err := os.Mkdir(gdir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		spec := guestSpec{name: n.name, ip: n.ip, mac: n.mac, tap: n.tap, netns: nw.ns,
+		spec := guestSpec{index: i, name: n.name, ip: n.ip, mac: n.mac, tap: n.tap, netns: nw.ns,
 			kernel: k.Vmlinuz, initrd: initrdPath, dir: gdir}
 		wg.Add(1)
 		go func() {

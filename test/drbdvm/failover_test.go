@@ -7,10 +7,25 @@ import (
 )
 
 // TestFailoverReadsSameData is the end-to-end proof with drbd-utils alone:
-// initial sync, A writes 16 MiB, A demotes, B promotes and reads the same
-// sha256 from its own replica.
+// the guests boot with their identity, DRBD 8.4 and a network between
+// them; initial sync; A writes 16 MiB, A demotes, B promotes and reads the
+// same sha256 from its own replica.
 func TestFailoverReadsSameData(t *testing.T) {
 	c := Boot(t)
+	for _, g := range c.Guests() {
+		if got := strings.TrimSpace(g.Sh(t, "hostname")); got != g.Name {
+			t.Errorf("hostname = %q, want %q", got, g.Name)
+		}
+		if got := g.Sh(t, "cat /proc/drbd"); !strings.Contains(got, "version: 8.4") {
+			t.Errorf("%s: /proc/drbd = %q, want DRBD 8.4", g.Name, got)
+		}
+	}
+	c.A.Sh(t, "ping -c 1 -W 5 "+c.B.IP)
+	res := c.A.Exec(t, "echo out; echo err >&2; exit 3")
+	if res.Stdout != "out\n" || res.Stderr != "err\n" || res.Status != 3 {
+		t.Errorf("channel result = %+v, want stdout %q stderr %q status 3", res, "out\n", "err\n")
+	}
+
 	c.ConfigureDRBD(t, "")
 	for _, g := range c.Guests() {
 		g.Sh(t, "drbdadm up "+Resource)

@@ -22,11 +22,12 @@ var (
 )
 
 // hostPrograms are copied into the guest with their shared libraries:
-// drbd-utils' 8.4 chain (the 9.x drbdadm wrapper execs drbdadm-84, which
+// drbd-utils. 8.4 chain (the 9.x drbdadm and drbdsetup hand over to
+// drbdadm-84 and drbdsetup-84 when the 8.4 module is loaded; drbdadm-84
 // calls drbdsetup-84 and drbdmeta), mkfs.ext4, and bash + xmllint for the
 // shell resource agents and ocf-tester.
 var hostPrograms = []string{
-	"/usr/sbin/drbdadm", "/usr/lib/drbd/drbdadm-84", "/usr/lib/drbd/drbdsetup-84",
+	"/usr/sbin/drbdadm", "/usr/sbin/drbdsetup", "/usr/lib/drbd/drbdadm-84", "/usr/lib/drbd/drbdsetup-84",
 	"/usr/sbin/drbdmeta", "/usr/sbin/mkfs.ext4", "/usr/bin/bash", "/usr/bin/xmllint",
 }
 

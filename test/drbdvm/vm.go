@@ -16,8 +16,9 @@ var pid = os.Getpid()
 
 // Guest is one running qemu guest.
 type Guest struct {
-	Name string // hostname, the `on NAME` of DRBD resource files
-	IP   string // address on the test bridge, without prefix length
+	Name  string // hostname, the `on NAME` of DRBD resource files
+	IP    string // address on the test bridge, without prefix length
+	Index int    // position in the cluster: the clone instance number
 
 	tap     string
 	console string // kernel console log (ttyS0)
@@ -30,6 +31,7 @@ type Guest struct {
 // guestSpec is what startGuest needs to boot one guest.
 type guestSpec struct {
 	name, ip, mac, tap string
+	index              int
 	netns              string
 	kernel, initrd     string
 	dir                string // holds the data disk, console log and socket
@@ -64,7 +66,7 @@ func qemuArgs(s guestSpec, disk, console, sock string) []string {
 // startGuest boots a guest inside the namespace and waits until its command
 // loop answers. On error the qemu process is killed.
 func startGuest(s guestSpec) (*Guest, error) {
-	g := &Guest{Name: s.name, IP: s.ip, tap: s.tap, console: filepath.Join(s.dir, "console.log"), exited: make(chan struct{})}
+	g := &Guest{Name: s.name, IP: s.ip, Index: s.index, tap: s.tap, console: filepath.Join(s.dir, "console.log"), exited: make(chan struct{})}
 	disk := filepath.Join(s.dir, "data.img")
 	if err := os.WriteFile(disk, nil, 0o600); err != nil {
 		return nil, fmt.Errorf("guest %s data disk: %w", s.name, err)
