@@ -57,15 +57,8 @@ func ParseEvent(line string) (Event, error) {
 	}
 	ev.Kind, ev.Object = tok[0], tok[1]
 	ev.Fields = make(map[string]string, len(tok)-2)
-	for _, kv := range tok[2:] {
-		k, v, ok := strings.Cut(kv, ":")
-		if !ok {
-			return Event{}, fmt.Errorf("events2 line %q: field %q has no ':'", line, kv)
-		}
-		if i := strings.LastIndex(v, "->"); i >= 0 {
-			v = v[i+2:]
-		}
-		ev.Fields[k] = v
+	if err := addFields(&ev, tok[2:]); err != nil {
+		return Event{}, fmt.Errorf("events2 line %q: %w", line, err)
 	}
 	return ev, nil
 }

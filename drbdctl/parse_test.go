@@ -75,6 +75,12 @@ func TestParseFixtures(t *testing.T) {
 		{"drbd9/events2-split-brain.txt",
 			"pbx Primary score=10101 may_promote=false susp=false | vol0 minor=0 UpToDate quorum=true | pbx-b StandAlone Unknown vol0 Off DUnknown | helper split-brain on \"pbx-b\" vol0: 0\n",
 			FormatEvents2},
+		{"drbd9/status-3node-sync.txt",
+			"pbx Primary score=0 may_promote=? susp=false | vol0 minor=-1 UpToDate quorum=true | pbx-b Connected Secondary vol0 SyncSource Inconsistent 45.1% | pbx-c Connecting Unknown\n",
+			FormatStatus},
+		{"drbd9/status-verbose-noquorum.txt",
+			"pbx Secondary score=0 may_promote=? susp=true | vol0 minor=0 UpToDate quorum=false | pbx-b Connecting Unknown vol0 Off DUnknown | pbx-c Connecting Unknown vol0 Off DUnknown\n",
+			FormatStatus},
 		{"proc84/syncsource-large.txt",
 			"minor-0 Secondary score=0 may_promote=? susp=false | vol0 minor=0 UpToDate quorum=true | peer Connected Secondary vol0 SyncSource Inconsistent 32.0%\n",
 			FormatProc},
@@ -167,6 +173,9 @@ func TestParseErrors(t *testing.T) {
 		{"proc without version", " 0: cs:Connected ro:Primary/Secondary ds:UpToDate/UpToDate C r-----\n", FormatProc},
 		{"proc without ds", "version: 8.4.11 (api:1/proto:86-101)\n 0: cs:Connected ro:Primary/Secondary C r-----\n", FormatProc},
 		{"unknown format", "", Format("xml")},
+		{"status peer volume without a peer", "r0 role:Primary\n  disk:UpToDate\n    peer-disk:UpToDate\n", FormatStatus},
+		{"status line before a resource", "  disk:UpToDate\n", FormatStatus},
+		{"status field without colon", "r0 role:Primary\n  pbx-b role\n", FormatStatus},
 	} {
 		if st, err := Parse([]byte(tc.in), tc.format); err == nil {
 			t.Errorf("%s: parsed %+v, want an error", tc.name, st)

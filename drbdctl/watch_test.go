@@ -57,7 +57,8 @@ func TestWatchTimestampsAndLifecycle(t *testing.T) {
 
 func TestSummaryGolden(t *testing.T) {
 	for _, in := range []string{"drbd9/status-sync.json", "drbd9/events2-split-brain.txt", "drbd9/status-noquorum.json",
-		"drbd9/status-standalone-suspended.json", "drbd84/sync-target/proc_drbd.txt", "drbd84/split-brain-node-a/drbdsetup_events2_now.txt"} {
+		"drbd9/status-standalone-suspended.json", "drbd84/sync-target/proc_drbd.txt", "drbd84/split-brain-node-a/drbdsetup_events2_now.txt",
+		"drbd9/status-3node-sync.txt"} {
 		t.Run(in, func(t *testing.T) {
 			st, err := Parse(readTestdata(t, in), "")
 			if err != nil {

@@ -68,11 +68,11 @@ func usagef(format string, args ...any) error { return usageError{fmt.Errorf(for
 func statusCmd() *cli.Command {
 	return &cli.Command{
 		Name:  "status",
-		Usage: "show resources: live, or from a captured `drbdsetup status --json`, `events2` or /proc/drbd",
+		Usage: "show resources: live, or from a captured `drbdadm status`, `drbdsetup status --json`, `events2` or /proc/drbd",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "resource", Aliases: []string{"r"}, Usage: "only this resource"},
 			&cli.StringFlag{Name: "input", Aliases: []string{"i"}, Usage: "read a capture from `FILE` (- for stdin) instead of asking DRBD"},
-			&cli.StringFlag{Name: "format", Value: "auto", Usage: "capture format: auto, json, events2 or proc"},
+			&cli.StringFlag{Name: "format", Value: "auto", Usage: "capture format: auto, status, json, events2 or proc"},
 			&cli.BoolFlag{Name: "json", Usage: "print the parsed model as JSON"},
 		},
 		Action: func(c *cli.Context) error {

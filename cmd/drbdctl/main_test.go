@@ -27,6 +27,7 @@ func TestCLI(t *testing.T) {
 		out, err   string
 	}{
 		{"status of a JSON capture", "status -i " + td + "drbd9/status-sync.json", 0, "peer pbx-a: Connected, role Primary", ""},
+		{"status of a drbdadm status capture", "status -i " + td + "drbd9/status-3node-sync.txt", 0, "volume 0: SyncSource, peer disk Inconsistent  [=========>", ""},
 		{"status as JSON", "status --json -i " + td + "drbd84/split-brain-node-a/proc_drbd.txt", 0, `"state": "StandAlone"`, ""},
 		{"status of a missing resource", "status -r nope -i " + td + "drbd84/split-brain-node-a/proc_drbd.txt", 3, "", "resource nope is not in the status read"},
 		{"status of an unreadable capture", "status -i /nonexistent", 2, "", "read capture"},
