@@ -253,6 +253,39 @@ func TestRegister100(t *testing.T) {
 	}
 }
 
+// runCalls registers extension 200 at a callee sipp that answers and
+// echoes RTP, then has a caller sipp (extension 100) place calls at rate
+// per second, each playing G.711 audio for hold; it fails t unless every
+// call succeeds on both sides, and returns how long the caller ran.
+func runCalls(t *testing.T, p *pbxUnderTest, calls, rate int, hold time.Duration) time.Duration {
+	t.Helper()
+	// sipp binds RTP on -mp and a few ports above it: keep them apart.
+	calleeSIP, calleeRTP, callerSIP, callerRTP := freePorts(t, 1), freePorts(t, 8), freePorts(t, 1), freePorts(t, 8)
+	register(t, p, []string{"200"}, fmt.Sprintf("127.0.0.1:%d", calleeSIP), 10)
+
+	dir := t.TempDir()
+	if err := os.Symlink("/usr/share/sip-tester/g711a.pcap", filepath.Join(dir, "g711a.pcap")); err != nil {
+		t.Fatal(err)
+	}
+	limit := 5*time.Minute + time.Duration(calls/rate)*time.Second
+	callee := startSipp(t, dir, limit, "-sf", scenario("callee.xml"), "-i", "127.0.0.1",
+		"-p", fmt.Sprint(calleeSIP), "-mp", fmt.Sprint(calleeRTP), "-rtp_echo", "-m", fmt.Sprint(calls))
+	inf := injection(t, dir, "calls.csv", []string{"100;200;" + authField("100")})
+	start := time.Now()
+	caller := startSipp(t, dir, limit, p.addr, "-sf", scenario("caller.xml"), "-inf", inf, "-i", "127.0.0.1",
+		"-p", fmt.Sprint(callerSIP), "-mp", fmt.Sprint(callerRTP), "-m", fmt.Sprint(calls), "-r", fmt.Sprint(rate),
+		"-d", fmt.Sprint(hold.Milliseconds()))
+	err, errs := caller.wait(t, dir)
+	elapsed := time.Since(start)
+	if err != nil {
+		t.Fatalf("caller sipp: %v\n%s\n%s", err, tail(errs, 2000), tail(caller.out.String(), 2000))
+	}
+	if err, errs := callee.wait(t, dir); err != nil {
+		t.Fatalf("callee sipp: %v\n%s\n%s", err, tail(errs, 2000), tail(callee.out.String(), 2000))
+	}
+	return elapsed
+}
+
 // TestCallsWithRTP: a callee sipp answers and echoes RTP, a caller sipp
 // authenticates, plays G.711 audio and hangs up; all calls succeed, RTP is
 // relayed both ways and every call has an ANSWERED CDR.
@@ -261,29 +294,7 @@ func TestCallsWithRTP(t *testing.T) {
 	testenv.Slow(t)
 	const calls = 20
 	p := startPBX(t, []string{"100", "200"})
-	// sipp binds RTP on -mp and a few ports above it: keep them apart.
-	calleeSIP, calleeRTP, callerSIP, callerRTP := freePorts(t, 1), freePorts(t, 8), freePorts(t, 1), freePorts(t, 8)
-	register(t, p, []string{"200"}, fmt.Sprintf("127.0.0.1:%d", calleeSIP), 10)
-
-	dir := t.TempDir()
-	pcap, err := filepath.Abs("/usr/share/sip-tester/g711a.pcap")
-	if err == nil {
-		err = os.Symlink(pcap, filepath.Join(dir, "g711a.pcap"))
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	callee := startSipp(t, dir, 90*time.Second, "-sf", scenario("callee.xml"), "-i", "127.0.0.1",
-		"-p", fmt.Sprint(calleeSIP), "-mp", fmt.Sprint(calleeRTP), "-rtp_echo", "-m", fmt.Sprint(calls))
-	inf := injection(t, dir, "calls.csv", []string{"100;200;" + authField("100")})
-	caller := startSipp(t, dir, 90*time.Second, p.addr, "-sf", scenario("caller.xml"), "-inf", inf, "-i", "127.0.0.1",
-		"-p", fmt.Sprint(callerSIP), "-mp", fmt.Sprint(callerRTP), "-m", fmt.Sprint(calls), "-r", "10")
-	if err, errs := caller.wait(t, dir); err != nil {
-		t.Fatalf("caller sipp: %v\n%s\n%s", err, errs, tail(caller.out.String(), 2000))
-	}
-	if err, errs := callee.wait(t, dir); err != nil {
-		t.Fatalf("callee sipp: %v\n%s\n%s", err, errs, tail(callee.out.String(), 2000))
-	}
+	runCalls(t, p, calls, 10, 1500*time.Millisecond)
 	st := p.status(t)
 	if len(st.Calls) != 0 {
 		t.Fatalf("%d calls still active", len(st.Calls))
