@@ -1,0 +1,28 @@
+# The 3-node Pacemaker lab (test/lab) and the vip agent's benchmarks.
+.PHONY: lab lab-down bench-vip bench-failover
+BENCHES += bench-vip bench-failover
+
+# Leaves the cluster running with ocf:pbxha:vip serving 198.18.0.50.
+lab: deps build
+	build/bin/pbxha-lab up --config test/lab/config/vip.crm
+	@test/lab/on pbxha-n1 crm_mon --one-shot
+	@echo
+	@echo "The VIP answers the client:"; ip netns exec pbxha-c1 ping -c 2 -W 2 198.18.0.50 | tail -2
+	@echo
+	@echo "A shell on a node (crm_mon, crm, cibadmin work there):  test/lab/on pbxha-n1"
+	@echo "The client namespace:                                   test/lab/on pbxha-c1 ping 198.18.0.50"
+	@echo "Hard-kill / revive a node:                              build/bin/pbxha-lab kill pbxha-n1; build/bin/pbxha-lab revive pbxha-n1"
+	@echo "Tear it all down:                                       make lab-down"
+
+lab-down:
+	@if [ -x build/bin/pbxha-lab ]; then build/bin/pbxha-lab down; else $(GO) run ./cmd/pbxha-lab down; fi
+
+# Monitor cost, ocf:pbxha:vip vs ocf:heartbeat:IPaddr2, same namespace, same run.
+bench-vip: build
+	PBXHA_REQUIRE_ROOT=1 $(GO) test -run '^$$' -bench BenchmarkMonitor -benchtime 200x -count 3 ./resource-agents/vip
+
+# Hard-kill failover of the VIP, both agents interleaved in one lab run.
+bench-failover: build
+	PBXHA_REQUIRE_ROOT=1 PBXHA_LAB_RUNS=$${RUNS:-5} PBXHA_LAB_REPORT=$(CURDIR)/build/failover.md \
+		$(GO) test -count=1 -timeout 60m -run TestVIPFailover -v ./test/lab | grep -E 'answered|ok|FAIL'
+	@cat build/failover.md

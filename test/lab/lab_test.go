@@ -1,0 +1,143 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"pbxha/internal/testenv"
+)
+
+func buildBinaries(t *testing.T) Binaries {
+	dir := t.TempDir()
+	out, err := exec.Command("go", "build", "-o", dir+"/", "pbxha/cmd/pbxha-lab", "pbxha/cmd/pbxha-ocf").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return Binaries{LabBin: filepath.Join(dir, "pbxha-lab"), AgentBin: filepath.Join(dir, "pbxha-ocf")}
+}
+
+// serve makes resource (configured from config/<resource>.crm) the only
+// one serving the VIP: two primitives for one address would fight, each
+// one's probe finding the other's address.
+func serve(t *testing.T, ctx context.Context, resource, other string) {
+	t.Helper()
+	if c, err := Status(ctx, Nodes[0]); err == nil {
+		if _, ok := c.Resource(other); ok {
+			if _, err := On(ctx, Nodes[0], "crm", "resource", "stop", other); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := WaitCluster(ctx, Nodes[0], 60*time.Second, func(c *Cluster) bool {
+				o, _ := c.Resource(other)
+				return !o.Active
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := On(ctx, Nodes[0], "crm", "configure", "delete", other); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	crm, err := os.ReadFile("config/" + resource + ".crm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Configure(ctx, Nodes[0], string(crm)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WaitCluster(ctx, Nodes[0], 60*time.Second, func(c *Cluster) bool {
+		r, ok := c.Resource(resource)
+		return ok && r.Active
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestVIPFailover brings up the 3-node cluster, serves the VIP with
+// ocf:pbxha:vip and with ocf:heartbeat:IPaddr2 in turn, and hard-kills the
+// node holding it, measuring from the client how long the VIP is silent.
+// PBXHA_LAB_RUNS (default 1) sets the rounds; PBXHA_LAB_REPORT names a
+// file that receives the figures as a Markdown table.
+func TestVIPFailover(t *testing.T) {
+	testenv.Slow(t)
+	testenv.RequireRoot(t)
+	testenv.RequireTool(t, "corosync", "pacemakerd", "crm", "crm_mon", "nsenter", "ping")
+	if _, err := os.Stat("/usr/lib/ocf/resource.d/heartbeat/IPaddr2"); err != nil {
+		testenv.RequireTool(t, "ocf-tester") // the resource-agents package
+	}
+	runs := 1
+	if n, err := strconv.Atoi(os.Getenv("PBXHA_LAB_RUNS")); err == nil && n > 0 {
+		runs = n
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	bins := buildBinaries(t)
+	t.Cleanup(func() {
+		if err := Down(); err != nil {
+			t.Errorf("lab down: %v", err)
+		}
+	})
+	if err := Up(ctx, bins, testWriter{t}); err != nil {
+		t.Fatal(err)
+	}
+	variants := [][2]string{{"vip", "vip-ipaddr2"}, {"vip-ipaddr2", "vip"}}
+	results := map[string][]Failover{}
+	for i := 0; i < runs; i++ {
+		for _, v := range variants {
+			serve(t, ctx, v[0], v[1])
+			f, err := MeasureFailover(ctx, v[0])
+			if err != nil {
+				t.Fatalf("%s failover (run %d): %v", v[0], i+1, err)
+			}
+			t.Logf("%-12s %s -> %s: VIP answered %4d ms after the kill; start op ran %d ms",
+				f.Resource, f.From, f.To, f.Recovery.Milliseconds(), f.StartExec.Milliseconds())
+			if f.To == f.From || f.Recovery <= 0 || f.Recovery > 30*time.Second {
+				t.Errorf("%s: implausible failover %+v", v[0], f)
+			}
+			results[v[0]] = append(results[v[0]], f)
+		}
+	}
+	if path := os.Getenv("PBXHA_LAB_REPORT"); path != "" {
+		if err := os.WriteFile(path, []byte(report(results)), 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func report(results map[string][]Failover) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "| agent | runs | VIP silent after hard kill: median (min-max) | start op exec-time: median (min-max) |\n|---|---|---|---|\n")
+	for _, name := range []string{"vip", "vip-ipaddr2"} {
+		fs := results[name]
+		var rec, exe []time.Duration
+		for _, f := range fs {
+			rec, exe = append(rec, f.Recovery), append(exe, f.StartExec)
+		}
+		agent := map[string]string{"vip": "ocf:pbxha:vip", "vip-ipaddr2": "ocf:heartbeat:IPaddr2"}[name]
+		fmt.Fprintf(&b, "| %s | %d | %s | %s |\n", agent, len(fs), spread(rec), spread(exe))
+	}
+	return b.String()
+}
+
+func spread(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "-"
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	ms := func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
+	return fmt.Sprintf("%s ms (%s-%s)", ms(ds[len(ds)/2]), ms(ds[0]), ms(ds[len(ds)-1]))
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(b), "\n"))
+	return len(b), nil
+}
