@@ -166,6 +166,13 @@ func TestAgentScenarios(t *testing.T) {
 	clone.Stop(a, b)
 	clone.Probe(a, OCFNotRunning)
 	clone.Probe(b, OCFNotRunning)
+
+	t.Log("ocf-tester on node-a (UpToDate data, peer stopped)")
+	res = a.Exec(t, "PATH="+agentPATH+" ocf-tester -n drbd-pbx -o drbd_resource="+Resource+" "+OCFRoot+"/resource.d/"+pbxDRBD.Type)
+	t.Logf("ocf-tester (exit %d):\n%s%s", res.Status, res.Stdout, res.Stderr)
+	if res.Status != 0 || !strings.Contains(res.Stdout, "passed all tests") {
+		t.Errorf("ocf-tester: exit %d, want 0 and \"passed all tests\"", res.Status)
+	}
 	if broken != "" {
 		t.Skipf("every other step passed, but %s", broken)
 	}

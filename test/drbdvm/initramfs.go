@@ -61,6 +61,9 @@ func buildInitramfs(k kernel, binDir string) ([]byte, error) {
 	im.addLink("/var/lock", "/run/lock")
 	im.addLink("/bin/sh", "busybox")
 	im.addFile("/sbin/drbdadm", 0o755, guestUsermodeHelper)
+	// nobody: ocf-tester runs meta-data as that user to check permissions.
+	im.addFile("/etc/passwd", 0o644, []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n"))
+	im.addFile("/etc/group", 0o644, []byte("root:x:0:\nnogroup:x:65534:\n"))
 	im.addFile("/etc/drbd.conf", 0o644, []byte("include \"/etc/drbd.d/*.res\";\n"))
 	im.addFile("/etc/modules.order", 0o644, []byte(strings.Join(guestModules, "\n")+"\n"))
 	for _, m := range guestModules {
