@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strings"
 	"time"
 )
@@ -237,8 +238,9 @@ func DevicePath(minor int) string { return fmt.Sprintf("/dev/drbd%d", minor) }
 
 // ResolveSplitBrain reconnects res after a split brain. On the node whose
 // changes are to be thrown away (discardMyData) it demotes, disconnects
-// and reconnects with --discard-my-data, so it becomes SyncTarget; on the
-// node whose data survives it reconnects StandAlone connections. The
+// what is not StandAlone yet and reconnects with --discard-my-data, so it
+// becomes SyncTarget; on the node whose data survives it reconnects
+// StandAlone connections. The
 // survivor's data then overwrites the victim's changes since the split.
 func (c *Client) ResolveSplitBrain(ctx context.Context, res string, discardMyData bool) error {
 	r, err := c.Status(ctx, res)
@@ -259,8 +261,12 @@ func (c *Client) ResolveSplitBrain(ctx context.Context, res string, discardMyDat
 			return fmt.Errorf("resolve split brain of %s: the node discarding its data must be Secondary: %w", res, err)
 		}
 	}
-	if _, err := c.run(ctx, "drbdadm", "disconnect", res); err != nil {
-		return fmt.Errorf("resolve split brain of %s: disconnect: %w", res, err)
+	// A StandAlone connection is disconnected already (DRBD 8.4 refuses to
+	// disconnect it again); a connecting one must stop first.
+	if slices.ContainsFunc(r.Connections, func(cn Connection) bool { return cn.State != StandAlone }) {
+		if _, err := c.run(ctx, "drbdadm", "disconnect", res); err != nil {
+			return fmt.Errorf("resolve split brain of %s: disconnect: %w", res, err)
+		}
 	}
 	if _, err := c.run(ctx, "drbdadm", "connect", "--discard-my-data", res); err != nil {
 		return fmt.Errorf("resolve split brain of %s: connect --discard-my-data: %w", res, err)

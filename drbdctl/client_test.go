@@ -170,9 +170,27 @@ func TestWaitConnectTimeout(t *testing.T) {
 func TestResolveSplitBrain(t *testing.T) {
 	standalone := drbdtest.Call{Cmd: events2, Stdout: rec(t, "drbd9/events2-split-brain.txt")}
 	ctx := context.Background()
-	t.Run("victim", func(t *testing.T) {
+	t.Run("victim StandAlone", func(t *testing.T) {
 		s := drbdtest.New(t, standalone,
 			drbdtest.Call{Cmd: "drbdadm secondary pbx"},
+			drbdtest.Call{Cmd: "drbdadm connect --discard-my-data pbx"})
+		if err := newClient(s).ResolveSplitBrain(ctx, "pbx", true); err != nil {
+			t.Fatal(err)
+		}
+		s.Done()
+	})
+	t.Run("victim on real DRBD 8.4", func(t *testing.T) {
+		s := drbdtest.New(t, drbdtest.Call{Cmd: "drbdsetup events2 --now --statistics r0", Stdout: rec(t, "drbd84/split-brain-node-b/drbdsetup_events2_now.txt")},
+			drbdtest.Call{Cmd: "drbdadm secondary r0"},
+			drbdtest.Call{Cmd: "drbdadm connect --discard-my-data r0"})
+		if err := newClient(s).ResolveSplitBrain(ctx, "r0", true); err != nil {
+			t.Fatal(err)
+		}
+		s.Done()
+	})
+	t.Run("victim still connecting", func(t *testing.T) {
+		s := drbdtest.New(t, drbdtest.Call{Cmd: events2, Stdout: "exists resource name:pbx role:Secondary suspended:no\n" +
+			"exists connection name:pbx peer-node-id:1 conn-name:pbx-b connection:Connecting role:Unknown\nexists -\n"},
 			drbdtest.Call{Cmd: "drbdadm disconnect pbx"},
 			drbdtest.Call{Cmd: "drbdadm connect --discard-my-data pbx"})
 		if err := newClient(s).ResolveSplitBrain(ctx, "pbx", true); err != nil {
