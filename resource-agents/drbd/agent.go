@@ -106,7 +106,9 @@ func (a *agent) validate(e *ocf.Env) error {
 		}
 	}
 	if _, err := a.deps.Runner.Run(e.Ctx, "drbdadm", "sh-dev", res(e)); err != nil {
-		return ocf.Fail(ocf.ErrConfigured, "resource %s is not defined for this node in the DRBD configuration: %v", res(e), err)
+		// This node's problem (5), not the cluster's (6 would stop the
+		// resource everywhere).
+		return ocf.Fail(ocf.ErrInstalled, "resource %s is not defined for this node in the DRBD configuration: %v", res(e), err)
 	}
 	for _, n := range []string{"clone_node_max", "promoted_max", "master_max", "promoted_node_max", "master_node_max"} {
 		if v := e.Meta(n); v != "" && v != "1" {
