@@ -94,20 +94,15 @@ func (a *agent) client() *drbdctl.Client {
 
 func res(e *ocf.Env) string { return e.String("drbd_resource") }
 
-// validate checks the host: the tools are installed, the resource is
+// validate checks the host: drbd-utils is installed and the resource is
 // defined for this node, and the clone is configured the way this agent
 // supports (one instance per node, one Primary).
 func (a *agent) validate(e *ocf.Env) error {
-	if _, real := a.deps.Runner.(drbdctl.Exec); real { // recorded outputs need no programs
-		for _, prog := range []string{"drbdadm", "drbdsetup", "crm_attribute"} {
-			if _, err := exec.LookPath(prog); err != nil {
-				return ocf.Fail(ocf.ErrInstalled, "%s not found: install drbd-utils and pacemaker-cli-utils", prog)
-			}
-		}
-	}
 	if _, err := a.deps.Runner.Run(e.Ctx, "drbdadm", "sh-dev", res(e)); err != nil {
-		// This node's problem (5), not the cluster's (6 would stop the
-		// resource everywhere).
+		// 5, this node's problem: 6 would stop the resource everywhere.
+		if errors.Is(err, exec.ErrNotFound) {
+			return ocf.Fail(ocf.ErrInstalled, "drbdadm not found: install drbd-utils")
+		}
 		return ocf.Fail(ocf.ErrInstalled, "resource %s is not defined for this node in the DRBD configuration: %v", res(e), err)
 	}
 	for _, n := range []string{"clone_node_max", "promoted_max", "master_max", "promoted_node_max", "master_node_max"} {

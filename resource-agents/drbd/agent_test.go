@@ -198,6 +198,7 @@ func TestStartAndValidate(t *testing.T) {
 		{"start when up", "start", nil, []drbdtest.Call{shDev, state(t, "secondary-uptodate-connected"), state(t, "secondary-uptodate-connected"), score("10000")}, ocf.Success, ""},
 		{"start on a failed disk", "start", nil, []drbdtest.Call{shDev, notUp, {Cmd: "drbdadm up pbx"}, state(t, "secondary-failed")}, ocf.ErrGeneric, "volume 0 disk Failed"},
 		{"undefined resource", "validate-all", nil, []drbdtest.Call{{Cmd: "drbdadm sh-dev pbx", Code: 10, Stderr: "'pbx' not defined in your config (for this host).\n"}}, ocf.ErrInstalled, "not defined for this node"},
+		{"without drbd-utils", "validate-all", nil, []drbdtest.Call{{Cmd: "drbdadm sh-dev pbx", Err: exec.ErrNotFound}}, ocf.ErrInstalled, "install drbd-utils"},
 		{"two instances per node", "validate-all", map[string]string{"OCF_RESKEY_CRM_meta_clone_node_max": "2"}, []drbdtest.Call{shDev}, ocf.ErrConfigured, "clone_node_max=2"},
 		{"two Primaries", "validate-all", map[string]string{"OCF_RESKEY_CRM_meta_promoted_max": "2"}, []drbdtest.Call{shDev}, ocf.ErrConfigured, "promoted_max=2"},
 		{"valid", "validate-all", map[string]string{"OCF_RESKEY_CRM_meta_promoted_max": "1"}, []drbdtest.Call{shDev}, ocf.Success, ""},
