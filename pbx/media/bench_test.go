@@ -3,6 +3,8 @@ package media
 import (
 	"fmt"
 	"net/netip"
+	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -69,6 +71,30 @@ func throughput(b *testing.B, viaRelay bool) {
 
 func BenchmarkThroughputDirect(b *testing.B) { throughput(b, false) }
 func BenchmarkThroughputRelay(b *testing.B)  { throughput(b, true) }
+
+// BenchmarkRecorderWriteRTP: the recorder's cost per 20 ms packet (both
+// directions in turn, the clock advancing in real-time steps, file writes
+// included).
+func BenchmarkRecorderWriteRTP(b *testing.B) {
+	t0 := time.Now()
+	rec, err := OpenRecorder(filepath.Join(b.TempDir(), "call.wav"), t0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	clk := &clock{t: t0}
+	rec.now = clk.now
+	pkts := [2][]byte{g711(0, pcmuLoud), g711(8, pcmaQuiet)}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		clk.t = t0.Add(time.Duration(i/2) * 20 * time.Millisecond)
+		rec.WriteRTP(Side(i%2), pkts[i%2])
+		i++
+	}
+	if err := rec.Close(); err != nil {
+		b.Fatal(err)
+	}
+}
 
 // roundTrip measures one packet out and its echo back, through the relay
 // or (the reference) directly between the two phones.
@@ -140,4 +166,34 @@ func BenchmarkRestore1000Calls(b *testing.B) {
 		}
 		b.StartTimer()
 	}
+}
+
+// BenchmarkRelayMemory reports the memory one idle call's relay holds
+// (heap and goroutine stacks, 4 sockets and 4 readers), over 1000 relays.
+func BenchmarkRelayMemory(b *testing.B) {
+	const calls = 1000
+	p, err := NewPool(loopback, 40000, 40000+4*calls-1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	relays := make([]*Relay, calls)
+	var before, after runtime.MemStats
+	for b.Loop() {
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for i := range relays {
+			pa, pb := allocatePairs(b, p)
+			relays[i] = NewRelay(pa, pb, Options{})
+		}
+		time.Sleep(50 * time.Millisecond) // let the readers park
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.StopTimer()
+		for _, r := range relays {
+			r.Close()
+		}
+		b.StartTimer()
+	}
+	used := (after.HeapInuse + after.StackInuse) - (before.HeapInuse + before.StackInuse)
+	b.ReportMetric(float64(used)/calls, "B/call")
 }

@@ -23,6 +23,9 @@ const (
 	// recSlack is how far a direction may fall behind the clock before its
 	// next packet is placed at the clock (silence, hold or loss before it).
 	recSlack = sampleRate / 10 // 100 ms
+	// recAhead is how far ahead of the clock a direction may run (jitter
+	// bursts) before its packets are dropped.
+	recAhead = sampleRate / 2 // 500 ms
 	// recWindow is the in-memory window; audio later than that is cut.
 	recWindow = 4 * sampleRate
 )
@@ -146,8 +149,11 @@ func (r *Recorder) WriteRTP(s Side, pkt []byte) {
 	}
 	now := r.clock(r.now())
 	pos := r.next[s]
-	if pos < now-recSlack {
+	switch {
+	case pos < now-recSlack:
 		pos = now // resume at the clock after a gap
+	case pos > now+recAhead:
+		return // faster than real time: a flood, not a phone
 	}
 	// Samples that fall before what is on disk are too late: cut them.
 	if skip := r.frames - pos; skip > 0 {

@@ -249,3 +249,24 @@ func TestRelayRecords(t *testing.T) {
 		t.Errorf("%d loud frames on channel A; want %d", loud, 5*160)
 	}
 }
+
+// TestRecorderFlood: packets faster than real time are dropped once they
+// run half a second ahead of the clock, so a flood cannot fill the disk.
+func TestRecorderFlood(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "call.wav")
+	t0 := time.Now()
+	rec, err := OpenRecorder(path, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.now = (&clock{t: t0}).now
+	for range 1000 { // 20 s of audio in no time
+		rec.WriteRTP(A, g711(0, pcmuLoud))
+	}
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(readWAV(t, path)); n > recAhead+160 {
+		t.Errorf("a flood wrote %d frames; want at most %d", n, recAhead+160)
+	}
+}
