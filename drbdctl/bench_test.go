@@ -20,3 +20,7 @@ func BenchmarkParseStatusJSON(b *testing.B) { benchParse(b, "drbd9/status-sync.j
 func BenchmarkParseProcDRBD(b *testing.B) {
 	benchParse(b, "drbd84/sync-target/proc_drbd.txt", FormatProc)
 }
+
+func BenchmarkParseStatusText(b *testing.B) {
+	benchParse(b, "drbd84/sync-target/drbdsetup_status.txt", FormatStatus)
+}
