@@ -3,6 +3,7 @@ package media
 import (
 	"encoding/binary"
 	"encoding/json"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"runtime"
@@ -12,20 +13,25 @@ import (
 
 // phone is a UDP endpoint standing in for a SIP phone's RTP or RTCP socket.
 type phone struct {
-	t    testing.TB
-	conn *net.UDPConn
+	t     testing.TB
+	conn  *net.UDPConn
+	relay netip.Addr // the relay's address, of the phone's family
 	seq  uint16
 	ssrc uint32
 }
 
 func newPhone(t testing.TB, ip string) *phone {
 	t.Helper()
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(ip)})
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(ip)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	return &phone{t: t, conn: c, ssrc: 0x1234}
+	relay := loopback
+	if netip.MustParseAddr(ip).Is6() {
+		relay = netip.IPv6Loopback()
+	}
+	return &phone{t: t, conn: c, relay: relay, ssrc: 0x1234}
 }
 
 func (p *phone) addr() netip.AddrPort { return p.conn.LocalAddr().(*net.UDPAddr).AddrPort() }
@@ -46,7 +52,7 @@ func (p *phone) rtp(fill byte) []byte {
 
 func (p *phone) send(to int, pkt []byte) {
 	p.t.Helper()
-	if _, err := p.conn.WriteToUDPAddrPort(pkt, netip.AddrPortFrom(loopback, uint16(to))); err != nil {
+	if _, err := p.conn.WriteToUDPAddrPort(pkt, netip.AddrPortFrom(p.relay, uint16(to))); err != nil {
 		p.t.Fatal(err)
 	}
 }
@@ -282,6 +288,31 @@ func TestRelayHoldUnspecified(t *testing.T) {
 	pb := c.b.rtp(3)
 	c.b.send(c.portB, pb)
 	c.a.expect(c.portA, pb)
+}
+
+// TestRelayIPv6: the pool and relay work the same on an IPv6 address.
+func TestRelayIPv6(t *testing.T) {
+	probe, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
+	if err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	probe.Close()
+	low := 20000 + 2*rand.IntN(4000)
+	p, err := NewPool(netip.IPv6Loopback(), low, low+7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pa, pb := allocatePairs(t, p)
+	r := NewRelay(pa, pb, Options{})
+	t.Cleanup(func() { r.Close() })
+	c := &call{relay: r, a: newPhone(t, "::1"), b: newPhone(t, "::1")}
+	c.portA, c.portB = r.Ports()
+	r.SetPeer(A, c.a.addr(), netip.AddrPort{})
+	r.SetPeer(B, c.b.addr(), netip.AddrPort{})
+	if got := r.Local(A).Addr(); got != netip.IPv6Loopback() {
+		t.Errorf("Local(A) = %s", got)
+	}
+	c.talk(c.a)
 }
 
 // TestRelayRestore: the state survives JSON and a restart on the same
