@@ -16,8 +16,8 @@ type phone struct {
 	t     testing.TB
 	conn  *net.UDPConn
 	relay netip.Addr // the relay's address, of the phone's family
-	seq  uint16
-	ssrc uint32
+	seq   uint16
+	ssrc  uint32
 }
 
 func newPhone(t testing.TB, ip string) *phone {
