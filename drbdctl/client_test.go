@@ -210,7 +210,7 @@ func TestResolveSplitBrain(t *testing.T) {
 func TestFollow(t *testing.T) {
 	s := drbdtest.New(t, drbdtest.Call{Cmd: "drbdsetup events2 --timestamps pbx", Stdout: rec(t, "drbd9/events2-split-brain.txt")})
 	var got []string
-	if err := newClient(s).Follow(context.Background(), "pbx", func(c drbdctl.Change) { got = append(got, c.What) }); err != nil {
+	if err := newClient(s).Follow(context.Background(), "pbx", func(c drbdctl.Change) { got = append(got, c.What()) }); err != nil {
 		t.Fatal(err)
 	}
 	s.Done()

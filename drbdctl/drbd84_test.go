@@ -131,7 +131,7 @@ func TestDRBD84Timeline(t *testing.T) {
 			}
 			defer f.Close()
 			var changes []string
-			st, err := Watch(f, func(c Change) { changes = append(changes, c.What) })
+			st, err := Watch(f, func(c Change) { changes = append(changes, c.What()) })
 			if err != nil {
 				t.Fatal(err)
 			}

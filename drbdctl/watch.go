@@ -12,9 +12,37 @@ import (
 
 // Change is one state change seen in an events2 stream.
 type Change struct {
-	Time     time.Time // from --timestamps, else zero
-	Resource string
-	What     string // "pbx-b connection: Connecting -> Connected"
+	Time     time.Time `json:"time,omitzero"` // from --timestamps, else zero
+	Resource string    `json:"resource"`
+	// Fact names what changed: "role", "volume 0 disk", "peer pbx-b
+	// connection"..., "resource" when the resource appears or goes, or
+	// "helper NAME" for a user-mode helper call.
+	Fact string `json:"fact"`
+	Old  string `json:"old,omitempty"`
+	New  string `json:"new,omitempty"`
+	// Note is advice for the operator (split brain), empty otherwise.
+	Note string `json:"note,omitempty"`
+}
+
+// What describes the change: "peer pbx-b connection: Connecting ->
+// Connected", "resource appeared", "helper split-brain (peer pbx-b)
+// called: ...".
+func (c Change) What() string {
+	var s string
+	switch {
+	case c.Fact == "resource" && c.New != "":
+		s = "resource appeared"
+	case c.Fact == "resource":
+		s = "resource gone"
+	case strings.HasPrefix(c.Fact, "helper "):
+		s = strings.TrimSpace(c.Fact + " " + c.New)
+	default:
+		s = fmt.Sprintf("%s: %s -> %s", c.Fact, orNone(c.Old), orNone(c.New))
+	}
+	if c.Note != "" {
+		s += ": " + c.Note
+	}
+	return s
 }
 
 func (c Change) String() string {
@@ -22,7 +50,7 @@ func (c Change) String() string {
 	if !c.Time.IsZero() {
 		ts = c.Time.Format("15:04:05.000 ")
 	}
-	return ts + c.Resource + ": " + c.What
+	return ts + c.Resource + ": " + c.What()
 }
 
 // Watch reads `drbdsetup events2 [--timestamps]` lines from r until EOF
@@ -61,9 +89,9 @@ func Watch(r io.Reader, emit func(Change)) (Status, error) {
 		res, exists := st.Resource(name)
 		switch {
 		case before == nil && exists:
-			emit(Change{ev.Time, name, "resource appeared"})
+			emit(Change{Time: ev.Time, Resource: name, Fact: "resource", New: "present"})
 		case before != nil && !exists:
-			emit(Change{ev.Time, name, "resource gone"})
+			emit(Change{Time: ev.Time, Resource: name, Fact: "resource", Old: "present"})
 			continue
 		}
 		if !exists {
@@ -72,11 +100,11 @@ func Watch(r io.Reader, emit func(Change)) (Status, error) {
 		after := facts(*res)
 		for _, k := range slices.Sorted(maps.Keys(union(before, after))) {
 			if before[k] != after[k] {
-				emit(Change{ev.Time, name, fmt.Sprintf("%s: %s -> %s", k, orNone(before[k]), orNone(after[k]))})
+				emit(Change{Time: ev.Time, Resource: name, Fact: k, Old: before[k], New: after[k]})
 			}
 		}
 		if ev.Object == "helper" {
-			emit(Change{ev.Time, name, describeHelper(ev, len(res.Helpers) > nHelpers)})
+			emit(helperChange(ev, len(res.Helpers) > nHelpers))
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -85,24 +113,25 @@ func Watch(r io.Reader, emit func(Change)) (Status, error) {
 	return st, nil
 }
 
-func describeHelper(ev Event, called bool) string {
+// helperChange describes a "call helper" or "response helper" event.
+func helperChange(ev Event, called bool) Change {
 	h, peer := ev.Fields["helper"], ev.Fields["conn-name"]
-	s := "helper " + h
+	c := Change{Time: ev.Time, Resource: ev.Fields["name"], Fact: "helper " + h}
 	if peer != "" {
-		s += " (peer " + peer + ")"
+		c.Fact += " (peer " + peer + ")"
 	}
 	if ev.Kind == "response" {
-		s += " returned " + ev.Fields["status"]
+		c.New = "returned " + ev.Fields["status"]
 	} else if called {
-		s += " called"
+		c.New = "called"
 	}
 	switch h {
 	case HelperInitialSplitBrain:
-		s += ": split brain detected, the after-sb policies decide"
+		c.Note = "split brain detected, the after-sb policies decide"
 	case HelperSplitBrain:
-		s += ": SPLIT BRAIN left unresolved, see `drbdctl resolve-split-brain --help`"
+		c.Note = "SPLIT BRAIN left unresolved, see `drbdctl resolve-split-brain --help`"
 	}
-	return s
+	return c
 }
 
 // facts flattens the state Watch reports changes of.

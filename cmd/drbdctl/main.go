@@ -130,9 +130,14 @@ func watchCmd() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "resource", Aliases: []string{"r"}, Value: "all", Usage: "resource `NAME` or all"},
 			&cli.StringFlag{Name: "input", Aliases: []string{"i"}, Usage: "replay a captured events2 stream from `FILE` (- for stdin)"},
+			&cli.BoolFlag{Name: "json", Usage: "print one JSON object per change (time, resource, fact, old, new, note)"},
 		},
 		Action: func(c *cli.Context) error {
+			enc := json.NewEncoder(c.App.Writer)
 			emit := func(ch drbdctl.Change) { fmt.Fprintln(c.App.Writer, ch) }
+			if c.Bool("json") {
+				emit = func(ch drbdctl.Change) { _ = enc.Encode(ch) }
+			}
 			in := c.String("input")
 			if in == "" {
 				return (&drbdctl.Client{}).Follow(c.Context, c.String("resource"), emit)

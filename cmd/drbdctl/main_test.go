@@ -33,6 +33,7 @@ func TestCLI(t *testing.T) {
 		{"status of an unreadable capture", "status -i /nonexistent", 2, "", "read capture"},
 		{"status with a wrong format", "status --format proc -i " + td + "drbd9/status-sync.json", 1, "", "no \"version:\" line"},
 		{"watch replays a capture", "watch -i " + td + "drbd9/events2-split-brain.txt", 0, "pbx: peer pbx-b connection: Disconnecting -> StandAlone", ""},
+		{"watch as JSON lines", "watch --json -i " + td + "drbd9/events2-split-brain.txt", 0, `{"resource":"pbx","fact":"peer pbx-b connection","old":"Disconnecting","new":"StandAlone"}`, ""},
 		{"gen-config 8.4 by node count", "gen-config -r pbx --disk /dev/vdb --node a=198.18.0.11:7789 --node b=198.18.0.12:7789", 0, "for DRBD 8.4, 2 nodes", ""},
 		{"gen-config 9", "gen-config -r pbx --disk /dev/vdb --node a=198.18.0.11:7789 --node b=198.18.0.12:7789 --node c=198.18.0.13:7789", 0, "quorum majority;", ""},
 		{"gen-config bad node", "gen-config -r pbx --disk /dev/vdb --node a=nowhere", 2, "", `node "a=nowhere"`},
