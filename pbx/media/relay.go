@@ -278,13 +278,16 @@ func (r *Relay) forward(s Side, rtcp bool) {
 // src has the SDP's IP address (no NAT in the way), else after probation
 // consecutive in-sequence packets from one source and SSRC. Once latched,
 // only the latched source is accepted until SetPeer changes the SDP
-// address; this closes the "RTP bleed" hole where any first sender could
-// capture a call's media.
+// address, except that a source with the SDP's IP takes over a latch that
+// probation gave to another IP. This closes the "RTP bleed" hole where any
+// first sender could capture a call's media; for a phone behind NAT (SDP
+// address unreachable) a stranger who sprays in-sequence packets before
+// the phone's first one can still win, as with every symmetric-RTP relay.
 func (l *leg) acceptRTP(src netip.AddrPort, pkt []byte, probation int) bool {
 	if len(pkt) < 12 || pkt[0]>>6 != 2 {
 		return false
 	}
-	if p := l.peers.Load(); p.RTPLatched {
+	if p := l.peers.Load(); p.RTPLatched && !p.relatch(src) {
 		return src == p.RTP
 	}
 	ssrc := binary.BigEndian.Uint32(pkt[8:12])
@@ -292,7 +295,7 @@ func (l *leg) acceptRTP(src netip.AddrPort, pkt []byte, probation int) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	st := l.peers.Load().LegState
-	if st.RTPLatched {
+	if st.RTPLatched && !st.relatch(src) {
 		return src == st.RTP
 	}
 	if st.SDPRTP.Addr().IsUnspecified() {
@@ -313,6 +316,13 @@ func (l *leg) acceptRTP(src netip.AddrPort, pkt []byte, probation int) bool {
 	st.RTP, st.RTPLatched = src, true
 	l.peers.Store(&peers{st})
 	return true
+}
+
+// relatch reports whether src may take over a latch made by probation: it
+// has the SDP's IP and the latched source has not. The address the phone
+// signalled wins over a stranger that sprayed packets before it spoke.
+func (s *LegState) relatch(src netip.AddrPort) bool {
+	return src != s.RTP && src.Addr() == s.SDPRTP.Addr() && s.RTP.Addr() != s.SDPRTP.Addr()
 }
 
 // acceptRTCP latches the RTCP destination to the first RTCP source whose
