@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
+
 	"pbxha/pbx/sipd"
 	"pbxha/pbx/store"
 )
@@ -38,6 +40,7 @@ func Run(ctx context.Context, o Options) error {
 	if log == nil {
 		log = slog.Default()
 	}
+	sip.SetDefaultLogger(log) // sipgo's transport and transaction layers log there
 	set, err := LoadSettings(o.Config)
 	if err != nil {
 		return err

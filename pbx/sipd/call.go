@@ -59,13 +59,13 @@ func (nopObserver) Ended(string)             {}
 // Call is one bridged call: two dialogs and a relay. All fields are guarded
 // by mu; transitions go through the methods below only.
 type Call struct {
-	mu      sync.Mutex
-	srv     *Server
-	rec     CallRecord
-	relay   Relay
-	acked   chan struct{} // closed when the caller ACKs the 2xx
-	reoffer bool          // a re-INVITE is in progress
-	bBranch string        // Call-ID of the answered callee leg
+	mu       sync.Mutex
+	srv      *Server
+	rec      CallRecord
+	relay    Relay
+	acked    chan struct{} // closed when the caller ACKs the 2xx
+	reoffer  bool          // a re-INVITE is in progress
+	answered *branch       // the callee leg that answered
 }
 
 // record returns a copy of the call's state.

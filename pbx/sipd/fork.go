@@ -114,7 +114,15 @@ func (c *Call) startBranch(b store.Binding, offer []byte) (*branch, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &branch{inv: inv, tx: tx, d: d}, nil
+	br := &branch{inv: inv, tx: tx, d: d}
+	// The callee retransmits its 2xx until our ACK arrives; sipgo passes
+	// those retransmissions here, not on Responses.
+	tx.OnRetransmission(func(res *sip.Response) {
+		if res.IsSuccess() {
+			c.reack(br)
+		}
+	})
+	return br, nil
 }
 
 // forward passes a branch's responses to the call until its transaction
@@ -124,9 +132,6 @@ func (c *Call) forward(br *branch, events chan<- branchEvent, quit <-chan struct
 	for {
 		select {
 		case res := <-br.tx.Responses():
-			if res.IsSuccess() && c.reack(br) {
-				continue
-			}
 			select {
 			case <-quit:
 				if res.IsSuccess() {
@@ -152,17 +157,15 @@ func (c *Call) forward(br *branch, events chan<- branchEvent, quit <-chan struct
 	}
 }
 
-// reack resends the ACK of an already acknowledged 2xx (the callee did not
-// get it and retransmitted its 2xx). It reports whether there was one.
-func (c *Call) reack(br *branch) bool {
+// reack resends the ACK of an already acknowledged 2xx: the callee did not
+// get it and retransmitted its 2xx.
+func (c *Call) reack(br *branch) {
 	c.mu.Lock()
 	ack := br.ack
 	c.mu.Unlock()
-	if ack == nil {
-		return false
+	if ack != nil {
+		_ = c.srv.cli.WriteRequest(ack, prebuilt)
 	}
-	_ = c.srv.cli.WriteRequest(ack, prebuilt)
-	return true
 }
 
 // early relays a ringing or session-progress response to the caller.
@@ -210,6 +213,7 @@ func (c *Call) answer(req *sip.Request, tx sip.ServerTransaction, br *branch, re
 	}
 	c.relay.SetPeer(Callee, peer)
 	c.rec.B = br.d
+	c.answered = br
 	c.rec.A.LocalSDP = body
 	c.rec.Answer = time.Now()
 	s.calls.add(c.rec.B.CallID, c, Callee)

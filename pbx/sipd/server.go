@@ -90,7 +90,8 @@ func New(cfg Config) (*Server, error) {
 		ready:  make(chan struct{}),
 		closed: make(chan struct{}),
 	}
-	s.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(s.addr.IP.String()))
+	s.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(s.addr.IP.String()),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(s.onStrayResponse)))
 	if err == nil {
 		s.srv, err = sipgo.NewServer(s.ua, sipgo.WithServerLogger(cfg.Logger))
 	}
@@ -217,6 +218,25 @@ func (s *Server) respond(tx sip.ServerTransaction, res *sip.Response) {
 	res.AppendHeader(sip.NewHeader("Server", s.cfg.UserAgent))
 	if err := tx.Respond(res); err != nil {
 		s.log.Debug("respond failed", "status", res.StatusCode, "err", err)
+	}
+}
+
+// onStrayResponse sees responses that match no transaction: a callee that
+// still retransmits its 2xx after our INVITE transaction ended gets its
+// ACK again.
+func (s *Server) onStrayResponse(res *sip.Response) {
+	if !res.IsSuccess() || res.CallID() == nil || res.CSeq() == nil || res.CSeq().MethodName != sip.INVITE {
+		return
+	}
+	l, ok := s.calls.find(res.CallID().Value())
+	if !ok || l.side != Callee {
+		return
+	}
+	l.call.mu.Lock()
+	br := l.call.answered
+	l.call.mu.Unlock()
+	if br != nil {
+		l.call.reack(br)
 	}
 }
 
