@@ -7,3 +7,9 @@ DEB_PACKAGES += qemu-system-x86 busybox-static drbd-utils e2fsprogs resource-age
 .PHONY: test-drbd
 test-drbd: deps
 	PBXHA_REQUIRE_ROOT=1 $(GO) test -count=1 -timeout 20m -v ./test/drbdvm/...
+
+# ocf:pbxha:drbd vs ocf:linbit:drbd on real DRBD 8.4 (docs/benchmarks/drbdvm.md).
+.PHONY: bench-drbdvm
+bench-drbdvm:
+	PBXHA_REQUIRE_ROOT=1 $(GO) test -count=1 -run '^$$' -bench BenchmarkAgents -benchtime 10x -timeout 20m -v ./test/drbdvm/
+BENCHES += bench-drbdvm

@@ -12,7 +12,7 @@ var pbxDRBD = Agent{Type: "pbxha/drbd", Resource: "drbd-pbx", Params: map[string
 
 // requireAgent skips t when the guests' pbxha-ocf does not serve agent
 // (cmd/pbxha-ocf registers its agents by name).
-func requireAgent(t *testing.T, g *Guest, agent Agent) {
+func requireAgent(t testing.TB, g *Guest, agent Agent) {
 	t.Helper()
 	if res := g.Exec(t, agent.Script(g, "meta-data", 0, nil)); res.Status != 0 {
 		t.Skipf("ocf:%s not served in the guest (exit %d: %s)", strings.ReplaceAll(agent.Type, "/", ":"), res.Status, strings.TrimSpace(res.Stderr))

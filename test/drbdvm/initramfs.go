@@ -19,6 +19,8 @@ var (
 	guestCrmAttribute []byte
 	//go:embed guest/usermode-helper
 	guestUsermodeHelper []byte
+	//go:embed guest/timeit
+	guestTimeit []byte
 )
 
 // hostPrograms are copied into the guest with their shared libraries:
@@ -57,9 +59,12 @@ func buildInitramfs(k kernel, binDir string) ([]byte, error) {
 	im.addFile("/init", 0o755, guestInit)
 	im.addFile("/sbin/cmdloop", 0o755, guestCmdloop)
 	im.addFile("/usr/sbin/crm_attribute", 0o755, guestCrmAttribute)
+	im.addLink("/usr/sbin/crm_master", "crm_attribute") // LINBIT's agent still calls it
+	im.addFile("/usr/bin/timeit", 0o755, guestTimeit)
 	im.addLink("/var/run", "/run")
 	im.addLink("/var/lock", "/run/lock")
 	im.addLink("/bin/sh", "busybox")
+	im.addLink("/bin/bash", "/usr/bin/bash") // the #! of shell agents
 	im.addFile("/sbin/drbdadm", 0o755, guestUsermodeHelper)
 	// nobody: ocf-tester runs meta-data as that user to check permissions.
 	im.addFile("/etc/passwd", 0o644, []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n"))

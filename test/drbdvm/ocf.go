@@ -20,6 +20,9 @@ type Agent struct {
 	Type     string // provider/type under $OCF_ROOT/resource.d, e.g. "pbxha/drbd"
 	Resource string // clone id, e.g. "drbd-pbx"
 	Params   map[string]string
+	// PathPrefix is put before the executor's PATH; empty for an agent that
+	// finds its tools itself.
+	PathPrefix string
 }
 
 // Notification is one clone notification: which instances (by node name)
@@ -38,7 +41,7 @@ const agentPATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 // "monitor" is a probe. extra meta attributes are added (notifications).
 func (a Agent) Script(g *Guest, action string, interval time.Duration, extra map[string]string) string {
 	env := map[string]string{
-		"PATH": agentPATH, "OCF_ROOT": OCFRoot,
+		"PATH": a.PathPrefix + agentPATH, "OCF_ROOT": OCFRoot,
 		"OCF_RA_VERSION_MAJOR": "1", "OCF_RA_VERSION_MINOR": "1",
 		"OCF_RESOURCE_INSTANCE": a.instance(g), "OCF_RESOURCE_TYPE": a.Type[strings.Index(a.Type, "/")+1:],
 		"OCF_RESOURCE_PROVIDER": a.Type[:strings.Index(a.Type, "/")],
