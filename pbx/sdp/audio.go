@@ -107,9 +107,10 @@ func (s *Session) AudioRTCPEndpoint() (netip.AddrPort, error) {
 // SetAudioEndpoint points the audio stream at the relay: the audio m= port
 // becomes port, its c= (media-level, and the session-level one if present)
 // becomes addr, an a=rtcp attribute becomes port+1 on addr, and ICE
-// attributes are removed. The relay carries audio only: reject the other
-// sections with RejectOtherMedia. o= is left to the caller, which owns the
-// origin (and its version) of each leg.
+// attributes are removed. A disabled stream (port 0) keeps port 0. The
+// relay carries audio only: reject the other sections with
+// RejectOtherMedia. o= is left to the caller, which owns the origin (and
+// its version) of each leg.
 func (s *Session) SetAudioEndpoint(addr netip.Addr, port int) error {
 	m, err := s.audio()
 	if err != nil {
@@ -125,7 +126,9 @@ func (s *Session) SetAudioEndpoint(addr netip.Addr, port int) error {
 	if m.Connection != nil || s.Connection == nil {
 		m.Connection = connectionFor(addr)
 	}
-	m.Port = port
+	if m.Port != 0 {
+		m.Port = port
+	}
 	for i, a := range m.Attributes {
 		if a.Key != "rtcp" {
 			continue
@@ -155,11 +158,15 @@ func (s *Session) RejectOtherMedia() {
 // FilterAudio keeps only the audio formats whose encoding name is one of
 // names (case-insensitive), dropping the others' rtpmap, fmtp and rtcp-fb
 // attributes. It returns ErrNoCommonCodec when no format is left other than
-// telephone-event and comfort noise, and leaves s unchanged then.
+// telephone-event and comfort noise, and leaves s unchanged then. A
+// disabled stream (port 0) is left as it is.
 func (s *Session) FilterAudio(names ...string) error {
 	m, err := s.audio()
 	if err != nil {
 		return err
+	}
+	if m.Port == 0 {
+		return nil
 	}
 	var keep []string
 	voice := false

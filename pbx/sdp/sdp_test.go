@@ -351,6 +351,20 @@ func TestFilterAndNegotiate(t *testing.T) {
 	}
 }
 
+// TestDisabledAudio: an answer that rejects audio stays a rejection.
+func TestDisabledAudio(t *testing.T) {
+	s := session(t, "m=audio 0 RTP/AVP 18\n")
+	if err := s.FilterAudio(PCMU, PCMA); err != nil {
+		t.Errorf("FilterAudio on a rejected stream: %v", err)
+	}
+	if err := s.SetAudioEndpoint(netip.MustParseAddr("198.18.0.100"), 40000); err != nil {
+		t.Fatal(err)
+	}
+	if ep, err := s.AudioEndpoint(); err != nil || ep.Port() != 0 || ep.Addr().String() != "198.18.0.100" {
+		t.Errorf("AudioEndpoint = %v, %v; want port 0 kept", ep, err)
+	}
+}
+
 func TestEndpointErrors(t *testing.T) {
 	tests := []struct {
 		name string
