@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -46,7 +47,10 @@ func main() {
 						if err := lab.Configure(c.Context, lab.Nodes[0], string(text)); err != nil {
 							return err
 						}
-						fmt.Printf("lab: loaded %s\n", f)
+						fmt.Printf("lab: loaded %s; waiting for its resources to start\n", f)
+						if _, err := lab.WaitCluster(c.Context, lab.Nodes[0], 2*time.Minute, lab.AllStarted); err != nil {
+							return err
+						}
 					}
 					return nil
 				},

@@ -10,12 +10,14 @@ import (
 	"path/filepath"
 	"sort"
 
+	"pbxha/resource-agents/drbd"
 	"pbxha/resource-agents/ocf"
 	"pbxha/resource-agents/vip"
 )
 
 var agents = map[string]*ocf.Agent{
-	"vip": vip.Agent,
+	"vip":  vip.Agent,
+	"drbd": drbd.Agent,
 }
 
 func main() {

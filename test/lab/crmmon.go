@@ -99,6 +99,16 @@ func (c *Cluster) Online() int {
 	return n
 }
 
+// AllStarted reports whether resources are configured and all are active.
+func AllStarted(c *Cluster) bool {
+	for _, r := range c.Resources {
+		if !r.Active {
+			return false
+		}
+	}
+	return len(c.Resources) > 0
+}
+
 // Resource returns the primitive with the given id.
 func (c *Cluster) Resource(id string) (Resource, bool) {
 	for _, r := range c.Resources {
