@@ -9,12 +9,20 @@
 //	pool, _ := media.NewPool(vip, 40000, 40999)
 //	a, _ := pool.Allocate()              // leg A pair: a.Port (even) RTP, a.Port+1 RTCP
 //	b, _ := pool.Allocate()
-//	r := media.NewRelay(a, b, media.Options{})
+//	rec, _ := media.OpenRecorder(path, time.Now())   // optional
+//	r := media.NewRelay(a, b, media.Options{Recorder: rec})
+//	r.Local(media.A)                     // the address for leg A's SDP (sdp.SetAudioEndpoint)
 //	r.SetPeer(media.A, rtpA, rtcpA)      // from leg A's SDP; latched to the real source
-//	st := r.State()                      // journal it; after a failover:
-//	r, _ = media.RestoreRelay(pool, st, media.Options{})
-//	r.Stats().From[media.A].LastRTP     // RTP timeout
-//	r.Close()                            // releases both pairs
+//	st := r.State()                      // journal it (JSON) with rec.Start(); after a failover:
+//	rec, _ = media.OpenRecorder(path, start)         // appends on the same timeline
+//	r, _ = media.RestoreRelay(pool, st, media.Options{Recorder: rec})
+//	r.Stats().From[media.A].LastRTP     // RTP timeout (zero until a packet, also after a restore)
+//	r.Close(); rec.Close()               // the relay releases its pairs, not the recorder
+//
+// Latching: a leg sends to its phone's SDP address until packets arrive;
+// a source with the SDP's IP is latched at once, any other only after a
+// few in-sequence packets (Options.Probation), and a latch holds until
+// SetPeer changes the SDP address. See acceptRTP for the hijack rules.
 package media
 
 import (
