@@ -1,16 +1,16 @@
 // Package sdp parses, edits and writes SDP session descriptions (RFC 8866)
 // as the PBX's B2BUA needs them to anchor audio on its RTP relay.
 //
-// The model keeps every line a phone sent, in order, so a description that
-// is parsed and marshalled again comes out unchanged apart from the edits
-// made through this package:
+// The model keeps every line a phone sent, so a description in RFC 8866
+// line order that is parsed and marshalled again comes out byte for byte
+// the same (with CRLF), apart from the edits made through this package:
 //
 //	s, err := sdp.Parse(body)           // strict on structure, tolerant of unknown lines
-//	a := s.Audio()                      // first audio m= section (nil if none)
 //	ep, _ := s.AudioEndpoint()          // where the phone wants audio: c= (media or session) + port
-//	s.FilterAudio("PCMU", "PCMA", sdp.TelephoneEvent)
+//	s.FilterAudio(sdp.PCMU, sdp.PCMA, sdp.TelephoneEvent) // or ErrNoCommonCodec: answer 488
+//	s.RejectOtherMedia()                // video etc. get port 0: the relay carries audio
 //	s.SetAudioEndpoint(vip, 40000)      // c=, m= port and a=rtcp now point at the relay
-//	s.Origin.Version++                  // or s.SetOrigin(leg.Origin.Next())
+//	s.Origin = lastSent.Origin.Next()   // this leg's own o=, version + 1 (RFC 3264 §8)
 //	body = s.Marshal()
 //
 // Offer/answer helpers: Negotiate picks the codec an answer selected among
