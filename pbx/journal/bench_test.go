@@ -44,7 +44,7 @@ func BenchmarkAppend(b *testing.B) {
 				wg.Wait()
 				b.StopTimer()
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "appends/s")
-				b.ReportMetric(float64(b.N)/float64(j.syncs), "appends/fsync")
+				b.ReportMetric(float64(b.N)/float64(j.Stats().Syncs), "appends/fsync")
 			})
 		}
 	}

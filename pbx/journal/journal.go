@@ -31,6 +31,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -72,7 +73,24 @@ type Journal struct {
 	live    liveSet
 	buf     []byte
 	err     error // sticky write error: a journal that failed to sync stays failed
-	syncs   int   // fdatasyncs done, for tests of group commit
+
+	stats struct{ appends, syncs, compactions, bytes, live atomic.Int64 }
+}
+
+// Stats are the journal's counters since Open, for status and metrics.
+type Stats struct {
+	Appends     int64 // records made durable
+	Syncs       int64 // fdatasyncs: Appends/Syncs is the group-commit factor
+	Compactions int64 // including the one at Open
+	Bytes       int64 // size of the active segment
+	LiveCalls   int64 // calls without an End record
+}
+
+// Stats returns the current counters; safe to call at any time.
+func (j *Journal) Stats() Stats {
+	s := &j.stats
+	return Stats{Appends: s.appends.Load(), Syncs: s.syncs.Load(), Compactions: s.compactions.Load(),
+		Bytes: s.bytes.Load(), LiveCalls: s.live.Load()}
 }
 
 var donePool = sync.Pool{New: func() any { return make(chan error, 1) }}
@@ -197,13 +215,16 @@ func (j *Journal) commit(batch []request) error {
 		j.err = fmt.Errorf("journal: fdatasync %s: %w", j.f.Name(), err)
 		return j.err
 	}
-	j.syncs++
 	j.segSize += int64(len(j.buf))
+	j.stats.syncs.Add(1)
+	j.stats.appends.Add(int64(len(batch)))
+	j.stats.bytes.Store(j.segSize)
 	for _, r := range batch {
 		rec := *r.rec
 		rec.Data = append([]byte(nil), rec.Data...)
 		j.live.apply(rec)
 	}
+	j.stats.live.Store(int64(len(j.live.m)))
 	if j.segSize > j.opts.CompactBytes && j.segSize > 2*j.live.size() {
 		if err := j.compact(); err != nil {
 			j.err = err
@@ -246,6 +267,9 @@ func (j *Journal) compact() error {
 	}
 	old := j.f
 	j.f, j.seg, j.segSize = f, next, int64(len(b))
+	j.stats.compactions.Add(1)
+	j.stats.bytes.Store(j.segSize)
+	j.stats.live.Store(int64(len(j.live.m)))
 	if old != nil {
 		old.Close()
 	}

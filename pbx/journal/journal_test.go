@@ -305,7 +305,11 @@ func TestGroupCommit(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	syncs := j.syncs
+	st := j.Stats()
+	syncs := int(st.Syncs)
+	if st.Appends != writers*each || st.LiveCalls != writers {
+		t.Errorf("Stats = %+v; want %d appends, %d live calls", st, writers*each, writers)
+	}
 	if err := j.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -339,6 +343,9 @@ func TestCompactionBoundsGrowth(t *testing.T) {
 		if i%20 == 0 {
 			maxSize = max(maxSize, dirSize(t, dir))
 		}
+	}
+	if st := j.Stats(); st.Compactions < 10 || st.LiveCalls != 3 || st.Bytes > 2*limit {
+		t.Errorf("Stats = %+v; want many compactions, 3 live calls, a small segment", st)
 	}
 	if err := j.Close(); err != nil {
 		t.Fatal(err)
