@@ -197,3 +197,24 @@ func BenchmarkRelayMemory(b *testing.B) {
 	used := (after.HeapInuse + after.StackInuse) - (before.HeapInuse + before.StackInuse)
 	b.ReportMetric(float64(used)/calls, "B/call")
 }
+
+// BenchmarkRelayLifecycle: one call's relay from allocation to release
+// (two pairs bound, four readers started and stopped), the media cost of a
+// call setup.
+func BenchmarkRelayLifecycle(b *testing.B) {
+	p, err := NewPool(loopback, 36000, 36999)
+	if err != nil {
+		b.Fatal(err)
+	}
+	peer := netip.MustParseAddrPort("198.18.0.10:4000")
+	b.ReportAllocs()
+	for b.Loop() {
+		pa, pb := allocatePairs(b, p)
+		r := NewRelay(pa, pb, Options{})
+		r.SetPeer(A, peer, netip.AddrPort{})
+		r.SetPeer(B, peer, netip.AddrPort{})
+		if err := r.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
