@@ -16,7 +16,7 @@
 //	st := r.State()                      // journal it (JSON) with rec.Start(); after a failover:
 //	rec, _ = media.OpenRecorder(path, start)         // appends on the same timeline
 //	r, _ = media.RestoreRelay(pool, st, media.Options{Recorder: rec})
-//	r.Stats().From[media.A].LastRTP     // RTP timeout (zero until a packet, also after a restore)
+//	r.Stats().From[media.A].LastRTP     // RTP timeout (zero until a packet; restore time after a restore)
 //	r.Close(); rec.Close()               // the relay releases its pairs, not the recorder
 //
 // Latching: a leg sends to its phone's SDP address until packets arrive;

@@ -61,7 +61,7 @@ type DirStats struct {
 	// Dropped counts packets not relayed: from a source other than the
 	// latched one, during probation, malformed, or with no peer yet.
 	Dropped uint64
-	LastRTP time.Time // zero until the first relayed RTP packet
+	LastRTP time.Time // zero until the first relayed RTP packet; restore time after RestoreRelay
 }
 
 // Stats holds DirStats per source leg: From[A] is A's traffic towards B.
@@ -113,7 +113,9 @@ func NewRelay(a, b *Pair, o Options) *Relay {
 
 // RestoreRelay re-binds the ports recorded in st on pool and resumes
 // relaying with the recorded peers and latches, so phones that keep
-// sending to the same address and port are relayed again at once.
+// sending to the same address and port are relayed again at once. Both
+// directions' LastRTP start at the restore time, so an RTP timeout (a call
+// whose BYE was lost while the PBX was down) counts from the restart.
 func RestoreRelay(pool *Pool, st State, o Options) (*Relay, error) {
 	a, err := pool.Bind(st.Legs[A].Port)
 	if err != nil {
@@ -124,7 +126,12 @@ func RestoreRelay(pool *Pool, st State, o Options) (*Relay, error) {
 		a.Close()
 		return nil, fmt.Errorf("media: restore leg B: %w", err)
 	}
-	return startRelay(a, b, st, o), nil
+	r := startRelay(a, b, st, o)
+	now := time.Now().UnixNano()
+	for i := range r.legs {
+		r.legs[i].stats.lastRTP.Store(now)
+	}
+	return r, nil
 }
 
 func startRelay(a, b *Pair, st State, o Options) *Relay {

@@ -358,6 +358,9 @@ func TestRelayRestore(t *testing.T) {
 	if a, b := r.Ports(); a != c.portA || b != c.portB {
 		t.Fatalf("restored ports %d/%d; want %d/%d", a, b, c.portA, c.portB)
 	}
+	if last := r.Stats().From[B].LastRTP; time.Since(last) > 5*time.Second {
+		t.Errorf("restored LastRTP = %v; want the restore time", last)
+	}
 	c.talk(nat)
 	if _, err := RestoreRelay(c.pool, back, Options{}); err == nil {
 		t.Error("restoring onto ports in use succeeded")
