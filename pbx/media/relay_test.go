@@ -185,7 +185,7 @@ func TestRelayDropsGarbage(t *testing.T) {
 		c.a.send(c.portA, junk)
 	}
 	c.b.expectNothing()
-	if d := c.relay.Stats().From[A]; d.Dropped != 3 || d.RTPPackets != 0 || !d.LastRTP.IsZero() {
+	if d := settledStats(t, c.relay, func(st Stats) bool { return st.From[A].Dropped == 3 }).From[A]; d.Dropped != 3 || d.RTPPackets != 0 || !d.LastRTP.IsZero() {
 		t.Errorf("stats = %+v", d)
 	}
 }
@@ -251,7 +251,7 @@ func TestRelayHijack(t *testing.T) {
 	// RTCP from a foreign IP neither passes nor latches.
 	attacker.send(c.portA+1, []byte{0x80, 201, 0, 1, 0, 0, 0, 1})
 	c.bRTCP.expectNothing()
-	if d := c.relay.Stats().From[A]; d.Dropped != 13 || d.RTPPackets != 2 {
+	if d := settledStats(t, c.relay, func(st Stats) bool { return st.From[A].Dropped == 13 }).From[A]; d.Dropped != 13 || d.RTPPackets != 2 {
 		t.Errorf("from A: %d dropped, %d relayed; want 13 and 2", d.Dropped, d.RTPPackets)
 	}
 }
