@@ -265,21 +265,25 @@ func TestPerfRegister(t *testing.T) {
 func TestPerfCalls(t *testing.T) {
 	perf(t)
 	p := startPBX(t, []string{"100", "200"})
-	for _, rate := range []int{500, 700} {
-		const calls = 5000
+	for _, rate := range []int{200, 350, 500} {
+		const seconds = 10
 		hold := 500 * time.Millisecond
 		s := sample()
-		el := runCalls(t, p, calls, rate, hold)
-		report(t, "calls at -r %d: %d calls, 0 failed, %.0f setups/s (elapsed %.2fs minus %v hold), peak goroutines %d",
-			rate, calls, float64(calls)/(el-hold).Seconds(), el.Seconds(), hold, s.end())
+		r := runCalls(t, p, rate*seconds, rate, hold)
+		report(t, "calls at -r %d: %d ok, %d failed, %.0f setups/s (caller ran %.2fs incl. %v hold), peak goroutines %d",
+			rate, r.ok, r.failed, float64(r.ok)/(r.elapsed-hold).Seconds(), r.elapsed.Seconds(), hold, s.end())
+		if r.failed != 0 {
+			t.Errorf("-r %d: %d failed calls: %s", rate, r.failed, tail(r.errs, 600))
+		}
 	}
 	const held = 300
 	before := measure()
 	goBefore := runtime.NumGoroutine()
 	done := make(chan struct{})
+	var r callRun
 	go func() {
 		defer close(done)
-		runCalls(t, p, held, 100, 8*time.Second)
+		r = runCalls(t, p, held, 100, 8*time.Second)
 	}()
 	var during memory
 	var goDuring int
@@ -292,6 +296,9 @@ func TestPerfCalls(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	<-done
+	if r.failed != 0 {
+		t.Errorf("held calls: %d failed: %s", r.failed, tail(r.errs, 600))
+	}
 	if goDuring == 0 {
 		t.Fatal("never saw all calls up at once")
 	}

@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,11 +61,11 @@ func startPBX(t *testing.T, exts []string) *pbxUnderTest {
 	}
 	port := freePorts(t, 1)
 	p := &pbxUnderTest{data: data, host: "127.0.0.1", port: port, addr: fmt.Sprintf("127.0.0.1:%d", port)}
-	rtp := freePorts(t, 4000) // 1000 calls
+	rtp := rtpRange(t, 8000) // 2000 calls
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- daemon.Run(ctx, daemon.Options{Data: data, Listen: p.addr, RTPPorts: fmt.Sprintf("%d-%d", rtp, rtp+3999),
+		done <- daemon.Run(ctx, daemon.Options{Data: data, Listen: p.addr, RTPPorts: fmt.Sprintf("%d-%d", rtp, rtp+7999),
 			Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	}()
 	t.Cleanup(func() {
@@ -123,7 +125,7 @@ func freePorts(t *testing.T, n int) int {
 			}
 			l.Close()
 		}
-		if ok && !claimed(base, n) {
+		if ok && claim(t, base, n) {
 			return base
 		}
 	}
@@ -131,18 +133,43 @@ func freePorts(t *testing.T, n int) int {
 	return 0
 }
 
-var claims [][2]int
-
-// claimed remembers ranges handed out in this process so that two callers
-// never get overlapping ranges before either binds.
-func claimed(base, n int) bool {
-	for _, c := range claims {
-		if base < c[0]+c[1] && c[0] < base+n {
-			return true
+// rtpRange picks n ports for the relay below the kernel's ephemeral range.
+// They need not all be free: the relay's pool skips ports someone holds.
+func rtpRange(t *testing.T, n int) int {
+	t.Helper()
+	for i := 0; i < 100; i++ {
+		base := 10000 + 2*rand.IntN(1000)
+		if claim(t, base, n) {
+			return base
 		}
 	}
-	claims = append(claims, [2]int{base, n})
-	return false
+	t.Fatal("no RTP range")
+	return 0
+}
+
+var (
+	claimsMu sync.Mutex
+	claims   = map[int]int{} // base -> n
+)
+
+// claim reserves [base, base+n) for the rest of t unless it overlaps a
+// range handed out earlier in this process and not yet released, so that
+// two callers never get overlapping ranges before either binds.
+func claim(t *testing.T, base, n int) bool {
+	claimsMu.Lock()
+	defer claimsMu.Unlock()
+	for b, m := range claims {
+		if base < b+m && b < base+n {
+			return false
+		}
+	}
+	claims[base] = n
+	t.Cleanup(func() {
+		claimsMu.Lock()
+		delete(claims, base)
+		claimsMu.Unlock()
+	})
+	return true
 }
 
 // injection writes a sipp injection file.
@@ -253,11 +280,17 @@ func TestRegister100(t *testing.T) {
 	}
 }
 
+// callRun is the outcome of runCalls as the caller sipp saw it.
+type callRun struct {
+	elapsed    time.Duration
+	ok, failed int
+	errs       string // sipp's errors logs and the tail of its output, when it failed
+}
+
 // runCalls registers extension 200 at a callee sipp that answers and
 // echoes RTP, then has a caller sipp (extension 100) place calls at rate
-// per second, each playing G.711 audio for hold; it fails t unless every
-// call succeeds on both sides, and returns how long the caller ran.
-func runCalls(t *testing.T, p *pbxUnderTest, calls, rate int, hold time.Duration) time.Duration {
+// per second, each playing G.711 audio for hold.
+func runCalls(t *testing.T, p *pbxUnderTest, calls, rate int, hold time.Duration) callRun {
 	t.Helper()
 	// sipp binds RTP on -mp and a few ports above it: keep them apart.
 	calleeSIP, calleeRTP, callerSIP, callerRTP := freePorts(t, 1), freePorts(t, 8), freePorts(t, 1), freePorts(t, 8)
@@ -276,14 +309,17 @@ func runCalls(t *testing.T, p *pbxUnderTest, calls, rate int, hold time.Duration
 		"-p", fmt.Sprint(callerSIP), "-mp", fmt.Sprint(callerRTP), "-m", fmt.Sprint(calls), "-r", fmt.Sprint(rate),
 		"-d", fmt.Sprint(hold.Milliseconds()))
 	err, errs := caller.wait(t, dir)
-	elapsed := time.Since(start)
+	r := callRun{elapsed: time.Since(start)}
+	r.ok, r.failed = sippCounts(caller.out.String())
 	if err != nil {
-		t.Fatalf("caller sipp: %v\n%s\n%s", err, tail(errs, 2000), tail(caller.out.String(), 2000))
+		r.errs = fmt.Sprintf("caller sipp: %v\n%s\n%s", err, tail(errs, 2000), tail(caller.out.String(), 2000))
+		caller.cmd.Process.Kill() // the callee may wait for calls that never come
+		callee.cmd.Process.Kill()
 	}
-	if err, errs := callee.wait(t, dir); err != nil {
-		t.Fatalf("callee sipp: %v\n%s\n%s", err, tail(errs, 2000), tail(callee.out.String(), 2000))
+	if err, errs := callee.wait(t, dir); err != nil && r.errs == "" {
+		r.errs = fmt.Sprintf("callee sipp: %v\n%s\n%s", err, tail(errs, 2000), tail(callee.out.String(), 2000))
 	}
-	return elapsed
+	return r
 }
 
 // TestCallsWithRTP: a callee sipp answers and echoes RTP, a caller sipp
@@ -294,7 +330,9 @@ func TestCallsWithRTP(t *testing.T) {
 	testenv.Slow(t)
 	const calls = 20
 	p := startPBX(t, []string{"100", "200"})
-	runCalls(t, p, calls, 10, 1500*time.Millisecond)
+	if r := runCalls(t, p, calls, 10, 1500*time.Millisecond); r.errs != "" || r.ok != calls {
+		t.Fatalf("%d ok, %d failed\n%s", r.ok, r.failed, r.errs)
+	}
 	st := p.status(t)
 	if len(st.Calls) != 0 {
 		t.Fatalf("%d calls still active", len(st.Calls))
