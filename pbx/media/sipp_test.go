@@ -25,30 +25,13 @@ func freePort(t *testing.T) int {
 	return c.LocalAddr().(*net.UDPAddr).Port
 }
 
-// TestRelaySipp relays real sipp media: a sipp caller plays sipp's G.711
-// A-law sample to the relay's leg A; a sipp callee (-rtp_echo) gets it out
-// of leg B and echoes it back; the relay records both directions, and sox
-// reads the recording. sipp signals directly to sipp; the callee's answer
-// names the relay's port, as the PBX's rewritten SDP would.
-func TestRelaySipp(t *testing.T) {
-	testenv.Slow(t)
-	testenv.RequireTool(t, "sipp", "soxi", "sox")
-	pool := testPool(t, 4)
-	pa, pb := allocatePairs(t, pool)
-	wav := filepath.Join(t.TempDir(), "call.wav")
-	rec, err := OpenRecorder(wav, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := NewRelay(pa, pb, Options{Recorder: rec})
-	t.Cleanup(func() { r.Close() })
-
-	// sipp binds its media port and the one two above it (video).
-	uasMedia, uacMedia := pool.low-20, pool.low-40
-	uasSIP, uacSIP := freePort(t), freePort(t)
-	r.SetPeer(A, netip.AddrPortFrom(loopback, uint16(uacMedia)), netip.AddrPort{})
-	r.SetPeer(B, netip.AddrPortFrom(loopback, uint16(uasMedia)), netip.AddrPort{})
-
+// sippCall runs one sipp call whose audio goes through leg A's port: a
+// sipp caller plays sipp's G.711 A-law sample (2 s) to relayPort; a sipp
+// callee (-rtp_echo on uasMedia) echoes what it gets back. sipp signals
+// directly to sipp; the callee's answer names the relay's port, as the
+// PBX's rewritten SDP would. during runs while the call is up.
+func sippCall(t *testing.T, relayPort, uacMedia, uasMedia int, during func()) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	dir := t.TempDir() // sipp writes its logs into the working directory
@@ -64,23 +47,54 @@ func TestRelaySipp(t *testing.T) {
 		}
 		return p
 	}
-	uas := sipp("-sf", scenario("uas-relay.xml"), "-set", "relay", strconv.Itoa(pa.Port),
+	uasSIP, uacSIP := freePort(t), freePort(t)
+	uas := sipp("-sf", scenario("uas-relay.xml"), "-set", "relay", strconv.Itoa(relayPort),
 		"-p", strconv.Itoa(uasSIP), "-mp", strconv.Itoa(uasMedia), "-rtp_echo")
-	var uasOut strings.Builder
+	var uasOut, uacOut strings.Builder
 	uas.Stdout, uas.Stderr = &uasOut, &uasOut
 	if err := uas.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { uas.Process.Kill(); uas.Wait() })
+	defer func() { uas.Process.Kill(); uas.Wait() }()
 	time.Sleep(300 * time.Millisecond) // let the callee bind
-	out, err := sipp("-sf", scenario("uac-pcap.xml"), "-p", strconv.Itoa(uacSIP),
-		"-mp", strconv.Itoa(uacMedia), "127.0.0.1:"+strconv.Itoa(uasSIP)).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "Successful call        |        0                  |        1") {
-		t.Fatalf("sipp caller: %v\n%s", err, out)
+	uac := sipp("-sf", scenario("uac-pcap.xml"), "-p", strconv.Itoa(uacSIP),
+		"-mp", strconv.Itoa(uacMedia), "127.0.0.1:"+strconv.Itoa(uasSIP))
+	uac.Stdout, uac.Stderr = &uacOut, &uacOut
+	if err := uac.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { uac.Process.Kill(); uac.Wait() }()
+	during()
+	if err := uac.Wait(); err != nil || !strings.Contains(uacOut.String(), "Successful call        |        0                  |        1") {
+		t.Fatalf("sipp caller: %v\n%s", err, uacOut.String())
 	}
 	if err := uas.Wait(); err != nil {
 		t.Fatalf("sipp callee: %v\n%s", err, uasOut.String())
 	}
+}
+
+// sippPorts picks the sipp callers' and callees' media ports below the
+// pool's range; sipp binds its media port and the one two above it.
+func sippPorts(p *Pool) (uacMedia, uasMedia int) { return p.low - 40, p.low - 20 }
+
+// TestRelaySipp relays real sipp media both ways, records both directions,
+// and sox reads the recording.
+func TestRelaySipp(t *testing.T) {
+	testenv.Slow(t)
+	testenv.RequireTool(t, "sipp", "soxi", "sox")
+	pool := testPool(t, 4)
+	pa, pb := allocatePairs(t, pool)
+	wav := filepath.Join(t.TempDir(), "call.wav")
+	rec, err := OpenRecorder(wav, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewRelay(pa, pb, Options{Recorder: rec})
+	t.Cleanup(func() { r.Close() })
+	uacMedia, uasMedia := sippPorts(pool)
+	r.SetPeer(A, netip.AddrPortFrom(loopback, uint16(uacMedia)), netip.AddrPort{})
+	r.SetPeer(B, netip.AddrPortFrom(loopback, uint16(uasMedia)), netip.AddrPort{})
+	sippCall(t, pa.Port, uacMedia, uasMedia, func() {})
 
 	st := r.Stats()
 	t.Logf("from caller: %+v; from callee: %+v", st.From[A], st.From[B])
@@ -99,8 +113,13 @@ func TestRelaySipp(t *testing.T) {
 	if err := rec.Close(); err != nil {
 		t.Fatal(err)
 	}
-	// sox reads the recording: 8 kHz stereo, about as long as the audio,
-	// with sound on both channels.
+	checkRecording(t, wav, 1.2, 4)
+}
+
+// checkRecording has sox read a recording: 8 kHz 16-bit stereo, lasting
+// between minSecs and maxSecs, with sound on both channels.
+func checkRecording(t *testing.T, wav string, minSecs, maxSecs float64) {
+	t.Helper()
 	info, err := exec.Command("soxi", wav).CombinedOutput()
 	if err != nil {
 		t.Fatalf("soxi: %v\n%s", err, info)
@@ -114,8 +133,8 @@ func TestRelaySipp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if secs, _ := strconv.ParseFloat(strings.TrimSpace(string(d)), 64); secs < 1.2 || secs > 4 {
-		t.Errorf("recording lasts %.2f s; want about 2", secs)
+	if secs, _ := strconv.ParseFloat(strings.TrimSpace(string(d)), 64); secs < minSecs || secs > maxSecs {
+		t.Errorf("recording lasts %.2f s; want %.1f-%.1f", secs, minSecs, maxSecs)
 	}
 	for _, ch := range []string{"1", "2"} {
 		stat, err := exec.Command("sox", wav, "-n", "remix", ch, "stat").CombinedOutput()
@@ -126,6 +145,63 @@ func TestRelaySipp(t *testing.T) {
 			t.Errorf("channel %s is silent (RMS %f):\n%s", ch, rms, stat)
 		}
 	}
+}
+
+// TestRelaySippRestart: mid-call the relay and its recorder die without
+// closing properly (as in kill -9) and come back from the journaled State
+// 200 ms later; sipp's media flows again through the same ports and the
+// recording continues in the same file.
+func TestRelaySippRestart(t *testing.T) {
+	testenv.Slow(t)
+	testenv.RequireTool(t, "sipp", "soxi", "sox")
+	pool := testPool(t, 4)
+	pa, pb := allocatePairs(t, pool)
+	wav := filepath.Join(t.TempDir(), "call.wav")
+	start := time.Now()
+	rec, err := OpenRecorder(wav, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewRelay(pa, pb, Options{Recorder: rec})
+	uacMedia, uasMedia := sippPorts(pool)
+	r.SetPeer(A, netip.AddrPortFrom(loopback, uint16(uacMedia)), netip.AddrPort{})
+	r.SetPeer(B, netip.AddrPortFrom(loopback, uint16(uasMedia)), netip.AddrPort{})
+	var before, after Stats
+	var down time.Duration
+	sippCall(t, pa.Port, uacMedia, uasMedia, func() {
+		time.Sleep(800 * time.Millisecond)
+		st := r.State()
+		before = r.Stats()
+		r.Close()
+		rec.f.Close() // die: the recorder's unwritten window is lost
+		died := time.Now()
+		time.Sleep(200 * time.Millisecond)
+		if rec, err = OpenRecorder(wav, start); err != nil {
+			t.Error(err)
+			return
+		}
+		if r, err = RestoreRelay(pool, st, Options{Recorder: rec}); err != nil {
+			t.Error(err)
+			return
+		}
+		down = time.Since(died)
+	})
+	if t.Failed() {
+		return
+	}
+	after = r.Stats()
+	r.Close()
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("down %v; before: %+v; after: %+v", down, before.From, after.From)
+	for _, s := range []Side{A, B} {
+		if before.From[s].RTPPackets < 10 || after.From[s].RTPPackets < 10 {
+			t.Errorf("from %s: %d packets before the restart, %d after; want media on both sides of it",
+				s, before.From[s].RTPPackets, after.From[s].RTPPackets)
+		}
+	}
+	checkRecording(t, wav, 1.5, 4)
 }
 
 // soxField reads a number from `sox ... stat` output.
