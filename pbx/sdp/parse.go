@@ -1,7 +1,6 @@
 package sdp
 
 import (
-	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -41,8 +40,9 @@ func Parse(b []byte) (*Session, error) {
 	var media *Media
 	seen := 0 // non-blank lines seen
 	haveOrigin := false
-	for n, raw := range bytes.Split(b, []byte("\n")) {
-		line := string(bytes.TrimSuffix(raw, []byte("\r")))
+	// One string for the whole body: every field below is a substring of it.
+	for n, raw := range strings.Split(string(b), "\n") {
+		line := strings.TrimSuffix(raw, "\r")
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
