@@ -8,7 +8,7 @@ OCF_ROOT_OUT := $(BUILD)/ocf
 # Agents served by the multi-call binary build/bin/pbxha-ocf (fragments append).
 OCF_AGENTS   := vip
 # Debian packages the whole suite needs (fragments append).
-DEB_PACKAGES := iproute2 libxml2-utils strace arping iputils-ping pacemaker \
+DEB_PACKAGES := iproute2 libxml2-utils strace iputils-ping pacemaker \
                 pacemaker-cli-utils corosync crmsh resource-agents util-linux
 # Integration targets run by `make test` after the unit tests (fragments append).
 INTEGRATION  :=
