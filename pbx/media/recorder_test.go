@@ -3,10 +3,16 @@ package media
 import (
 	"bytes"
 	"encoding/binary"
+	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"pbxha/internal/testenv"
 )
 
 // TestG711MatchesSox compares every code's decoding with sox's.
@@ -269,4 +275,57 @@ func TestRecorderFlood(t *testing.T) {
 	if n := len(readWAV(t, path)); n > recAhead+160 {
 		t.Errorf("a flood wrote %d frames; want at most %d", n, recAhead+160)
 	}
+}
+
+// TestRecordingReadBySox: sox, the reference reader, sees what the
+// recorder meant to write: 8 kHz 16-bit stereo, 1 s, each leg's level on
+// its own channel.
+func TestRecordingReadBySox(t *testing.T) {
+	testenv.RequireTool(t, "sox", "soxi")
+	path := filepath.Join(t.TempDir(), "call.wav")
+	t0 := time.Now()
+	rec, err := OpenRecorder(path, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{t: t0}
+	rec.now = clk.now
+	for i := range 50 {
+		clk.t = t0.Add(time.Duration(i) * 20 * time.Millisecond)
+		rec.WriteRTP(A, g711(0, pcmuLoud))
+		rec.WriteRTP(B, g711(8, pcmaQuiet))
+	}
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	info, err := exec.Command("soxi", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("soxi: %v\n%s", err, info)
+	}
+	for _, want := range []string{"Channels       : 2", "Sample Rate    : 8000", "Precision      : 16-bit",
+		"Duration       : 00:00:01.00 = 8000 samples", "Sample Encoding: 16-bit Signed Integer PCM"} {
+		if !strings.Contains(string(info), want) {
+			t.Errorf("soxi: no %q in\n%s", want, info)
+		}
+	}
+	for ch, want := range map[string]float64{"1": 32124.0 / 32768, "2": 8.0 / 32768} {
+		stat, err := exec.Command("sox", path, "-n", "remix", ch, "stat").CombinedOutput()
+		if err != nil {
+			t.Fatalf("sox stat: %v\n%s", err, stat)
+		}
+		if got := soxField(string(stat), "Maximum amplitude:"); math.Abs(got-want) > 1e-5 {
+			t.Errorf("channel %s: sox reads maximum amplitude %f; want %f\n%s", ch, got, want, stat)
+		}
+	}
+}
+
+// soxField reads a number from `sox ... stat` output.
+func soxField(stat, name string) float64 {
+	for _, l := range strings.Split(stat, "\n") {
+		if v, ok := strings.CutPrefix(l, name); ok {
+			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return f
+		}
+	}
+	return math.NaN()
 }

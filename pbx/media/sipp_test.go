@@ -2,6 +2,7 @@ package media
 
 import (
 	"context"
+	"math"
 	"net"
 	"net/netip"
 	"os/exec"
@@ -77,11 +78,11 @@ func sippCall(t *testing.T, relayPort, uacMedia, uasMedia int, during func()) {
 // pool's range; sipp binds its media port and the one two above it.
 func sippPorts(p *Pool) (uacMedia, uasMedia int) { return p.low - 40, p.low - 20 }
 
-// TestRelaySipp relays real sipp media both ways, records both directions,
-// and sox reads the recording.
+// TestRelaySipp relays real sipp media both ways and records both
+// directions.
 func TestRelaySipp(t *testing.T) {
 	testenv.Slow(t)
-	testenv.RequireTool(t, "sipp", "soxi", "sox")
+	testenv.RequireTool(t, "sipp")
 	pool := testPool(t, 4)
 	pa, pb := allocatePairs(t, pool)
 	wav := filepath.Join(t.TempDir(), "call.wav")
@@ -116,33 +117,22 @@ func TestRelaySipp(t *testing.T) {
 	checkRecording(t, wav, 1.2, 4)
 }
 
-// checkRecording has sox read a recording: 8 kHz 16-bit stereo, lasting
-// between minSecs and maxSecs, with sound on both channels.
+// checkRecording reads a recording: it must last between minSecs and
+// maxSecs and carry sound on both channels. (TestRecordingReadBySox checks
+// the format with sox.)
 func checkRecording(t *testing.T, wav string, minSecs, maxSecs float64) {
 	t.Helper()
-	info, err := exec.Command("soxi", wav).CombinedOutput()
-	if err != nil {
-		t.Fatalf("soxi: %v\n%s", err, info)
-	}
-	for _, want := range []string{"Channels       : 2", "Sample Rate    : 8000", "Precision      : 16-bit"} {
-		if !strings.Contains(string(info), want) {
-			t.Errorf("soxi: no %q in\n%s", want, info)
-		}
-	}
-	d, err := exec.Command("soxi", "-D", wav).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if secs, _ := strconv.ParseFloat(strings.TrimSpace(string(d)), 64); secs < minSecs || secs > maxSecs {
+	frames := readWAV(t, wav)
+	if secs := float64(len(frames)) / sampleRate; secs < minSecs || secs > maxSecs {
 		t.Errorf("recording lasts %.2f s; want %.1f-%.1f", secs, minSecs, maxSecs)
 	}
-	for _, ch := range []string{"1", "2"} {
-		stat, err := exec.Command("sox", wav, "-n", "remix", ch, "stat").CombinedOutput()
-		if err != nil {
-			t.Fatalf("sox stat: %v\n%s", err, stat)
+	for ch := range 2 {
+		var sum float64
+		for _, f := range frames {
+			sum += float64(f[ch]) * float64(f[ch])
 		}
-		if rms := soxField(string(stat), "RMS     amplitude:"); rms < 0.001 {
-			t.Errorf("channel %s is silent (RMS %f):\n%s", ch, rms, stat)
+		if rms := math.Sqrt(sum / float64(max(len(frames), 1))); rms < 100 {
+			t.Errorf("channel %d is silent (RMS %.1f of 32768)", ch, rms)
 		}
 	}
 }
@@ -153,7 +143,7 @@ func checkRecording(t *testing.T, wav string, minSecs, maxSecs float64) {
 // recording continues in the same file.
 func TestRelaySippRestart(t *testing.T) {
 	testenv.Slow(t)
-	testenv.RequireTool(t, "sipp", "soxi", "sox")
+	testenv.RequireTool(t, "sipp")
 	pool := testPool(t, 4)
 	pa, pb := allocatePairs(t, pool)
 	wav := filepath.Join(t.TempDir(), "call.wav")
@@ -202,15 +192,4 @@ func TestRelaySippRestart(t *testing.T) {
 		}
 	}
 	checkRecording(t, wav, 1.5, 4)
-}
-
-// soxField reads a number from `sox ... stat` output.
-func soxField(stat, name string) float64 {
-	for _, l := range strings.Split(stat, "\n") {
-		if v, ok := strings.CutPrefix(l, name); ok {
-			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			return f
-		}
-	}
-	return -1
 }
