@@ -6,17 +6,20 @@ import (
 	"hash/crc32"
 )
 
-// On-disk format. A segment file starts with an 8-byte header: the magic
-// "PBXJRN1" and a flags byte (flagSnapshot: the segment holds the complete
-// live state when it was written, so every older segment is obsolete).
-// Records follow, each framed as
+// On-disk format. A segment file starts with a 12-byte header: the magic
+// "PBXJRN" and a format version digit ("1"), a flags byte (flagSnapshot:
+// the segment holds the complete live state when it was written, so every
+// older segment is obsolete), and the CRC-32C of those 8 bytes. Every
+// version keeps this header, so a segment of another version is told from
+// a damaged one. Records follow, each framed as
 //
 //	uint32 LE  body length
 //	uint32 LE  CRC-32C (Castagnoli) of the body
 //	body:      kind (1 byte) | call ID length (uint16 LE) | call ID | payload
 const (
 	magic        = "PBXJRN1"
-	headerSize   = 8
+	magicFamily  = "PBXJRN" // the magic without its version digit
+	headerSize   = 12
 	flagSnapshot = 1
 	frameHead    = 8
 	bodyHead     = 3
@@ -49,6 +52,22 @@ func (r *Record) check() error {
 		return fmt.Errorf("journal: record of %d bytes for %s is over the %d limit", len(r.Data), r.CallID, MaxRecord)
 	}
 	return nil
+}
+
+// segmentHeader returns the header of a segment with flags.
+func segmentHeader(flags byte) []byte {
+	h := append([]byte(magic), flags)
+	return binary.LittleEndian.AppendUint32(h, crc32.Checksum(h, castagnoli))
+}
+
+// parseHeader checks a segment's header: valid when its CRC matches (the
+// magic and version are then as written), ours when it is this version.
+func parseHeader(b []byte) (magicVersion string, flags byte, valid bool) {
+	if len(b) < headerSize || crc32.Checksum(b[:8], castagnoli) != binary.LittleEndian.Uint32(b[8:]) ||
+		string(b[:len(magicFamily)]) != magicFamily {
+		return "", 0, false
+	}
+	return string(b[:len(magic)]), b[len(magic)], true
 }
 
 // appendFrame appends r's frame to b.

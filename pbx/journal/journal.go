@@ -241,7 +241,7 @@ func (j *Journal) compact() error {
 	next := j.seg + 1
 	final := filepath.Join(j.dir, segmentName(next))
 	tmp := final + ".tmp"
-	b := append([]byte(magic), flagSnapshot)
+	b := segmentHeader(flagSnapshot)
 	for _, c := range j.live.calls() {
 		for i := range c.Records {
 			b = appendFrame(b, &c.Records[i])

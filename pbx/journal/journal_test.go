@@ -1,8 +1,10 @@
 package journal
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
@@ -181,6 +183,9 @@ func TestDamage(t *testing.T) {
 		{"crc byte", func(b []byte, off []int) []byte { b[off[0]+5] ^= 0xff; return b }, []int{0}, []string{"corrupted record"}},
 		{"corrupt and torn", func(b []byte, off []int) []byte { b[off[4]+frameHead] ^= 1; return b[:off[6]+12] }, []int{4, 6, 7}, []string{"corrupted record", "tail"}},
 		{"header", func(b []byte, off []int) []byte { b[0] = 'X'; return b }, []int{0, 1, 2, 3, 4, 5, 6, 7}, []string{"no segment header"}},
+		// A flipped version digit fails the header CRC: damage, not a
+		// newer format that would stop the PBX from starting.
+		{"version digit", func(b []byte, off []int) []byte { b[6] = '2'; return b }, []int{0, 1, 2, 3, 4, 5, 6, 7}, []string{"no segment header"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -383,6 +388,20 @@ func dirSize(t *testing.T, dir string) int64 {
 }
 
 func TestOpenErrors(t *testing.T) {
+	// A segment of another format version is refused, not dropped as damage.
+	dir := t.TempDir()
+	newer := []byte("PBXJRN2\x01")
+	newer = binary.LittleEndian.AppendUint32(newer, crc32.Checksum(newer, castagnoli))
+	if err := os.WriteFile(filepath.Join(dir, segmentName(1)), append(newer, "records"...), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Open(dir, Options{}); err == nil || !strings.Contains(err.Error(), "another pbx version") {
+		t.Errorf("Open of a newer journal = %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, segmentName(1))); err != nil {
+		t.Errorf("the newer segment is gone: %v", err)
+	}
+
 	file := filepath.Join(t.TempDir(), "file")
 	if err := os.WriteFile(file, nil, 0o640); err != nil {
 		t.Fatal(err)
@@ -404,7 +423,7 @@ func FuzzReadSegment(f *testing.F) {
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var res Result
-		seg := append([]byte(magic+"\x00"), body...)
+		seg := append(segmentHeader(0), body...)
 		res.readSegment("f", seg)
 		covered := int64(headerSize)
 		for _, r := range res.Records {

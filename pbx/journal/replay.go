@@ -138,7 +138,14 @@ func Replay(dir string) (*Result, error) {
 			return nil, fmt.Errorf("journal: %w", err)
 		}
 		data[i] = b
-		if len(b) >= headerSize && string(b[:len(magic)]) == magic && b[len(magic)]&flagSnapshot != 0 {
+		version, flags, valid := parseHeader(b)
+		if valid && version != magic {
+			// Not damage (the header's CRC holds): a format this binary
+			// does not know. Compaction would delete it, so refuse.
+			return nil, fmt.Errorf("journal: %s is in format %q, not %q: written by another pbx version",
+				filepath.Join(dir, segmentName(n)), version, magic)
+		}
+		if valid && flags&flagSnapshot != 0 {
 			first = i
 		}
 	}
@@ -159,7 +166,7 @@ func Replay(dir string) (*Result, error) {
 // corrupted record costs only itself; bad bytes up to the end are a torn
 // tail.
 func (res *Result) readSegment(name string, b []byte) {
-	if len(b) < headerSize || string(b[:len(magic)]) != magic {
+	if _, _, valid := parseHeader(b); !valid {
 		res.Damage = append(res.Damage, Damage{File: name, Length: int64(len(b)), Reason: "no segment header"})
 		return
 	}
