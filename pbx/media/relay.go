@@ -285,8 +285,8 @@ func (r *Relay) forward(s Side, rtcp bool) {
 // src has the SDP's IP address (no NAT in the way), else after probation
 // consecutive in-sequence packets from one source and SSRC. Once latched,
 // only the latched source is accepted until SetPeer changes the SDP
-// address, except that a source with the SDP's IP takes over a latch that
-// probation gave to another IP. This closes the "RTP bleed" hole where any
+// address, except that a source with exactly the SDP's address takes over
+// a latch that probation gave to another IP. This closes the "RTP bleed" hole where any
 // first sender could capture a call's media; for a phone behind NAT (SDP
 // address unreachable) a stranger who sprays in-sequence packets before
 // the phone's first one can still win, as with every symmetric-RTP relay.
@@ -326,10 +326,11 @@ func (l *leg) acceptRTP(src netip.AddrPort, pkt []byte, probation int) bool {
 }
 
 // relatch reports whether src may take over a latch made by probation: it
-// has the SDP's IP and the latched source has not. The address the phone
-// signalled wins over a stranger that sprayed packets before it spoke.
+// is exactly the SDP's address and the latched source does not even have
+// its IP. The address the phone signalled wins over a stranger that
+// sprayed packets before it spoke.
 func (s *LegState) relatch(src netip.AddrPort) bool {
-	return src != s.RTP && src.Addr() == s.SDPRTP.Addr() && s.RTP.Addr() != s.SDPRTP.Addr()
+	return src == s.SDPRTP && s.RTP.Addr() != s.SDPRTP.Addr()
 }
 
 // acceptRTCP latches the RTCP destination to the first RTCP source whose
