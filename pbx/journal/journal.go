@@ -124,7 +124,12 @@ func Open(dir string, o Options) (*Journal, *Result, error) {
 		r.Data = append([]byte(nil), r.Data...) // detach from the file buffers
 		j.live.apply(r)
 	}
-	if nums, _ := segments(dir); len(nums) > 0 {
+	nums, err := segments(dir)
+	if err != nil {
+		lock.Close()
+		return nil, nil, err
+	}
+	if len(nums) > 0 {
 		j.seg = nums[len(nums)-1]
 	}
 	if err := j.compact(); err != nil {
