@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 )
@@ -134,7 +135,7 @@ func BenchmarkRoundTripRelay(b *testing.B)  { roundTrip(b, true) }
 
 // BenchmarkRestore1000Calls: re-bind 1000 calls' relays (4000 sockets,
 // 4000 goroutines) from their journaled State, as recovery does after a
-// failover; ns/op is for all 1000.
+// failover, from 1 or more goroutines; ns/op is for all 1000.
 func BenchmarkRestore1000Calls(b *testing.B) {
 	const calls = 1000
 	p, err := NewPool(loopback, 40000, 40000+4*calls-1)
@@ -152,19 +153,33 @@ func BenchmarkRestore1000Calls(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	relays := make([]*Relay, calls)
-	b.ReportAllocs()
-	for b.Loop() {
-		for i, st := range states {
-			if relays[i], err = RestoreRelay(p, st, Options{}); err != nil {
-				b.Fatal(err)
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			relays := make([]*Relay, calls)
+			b.ReportAllocs()
+			for b.Loop() {
+				var wg sync.WaitGroup
+				for w := range workers {
+					wg.Go(func() {
+						for i := w; i < calls; i += workers {
+							var err error
+							if relays[i], err = RestoreRelay(p, states[i], Options{}); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+				}
+				wg.Wait()
+				b.StopTimer()
+				for _, r := range relays {
+					if r != nil {
+						r.Close()
+					}
+				}
+				b.StartTimer()
 			}
-		}
-		b.StopTimer()
-		for _, r := range relays {
-			r.Close()
-		}
-		b.StartTimer()
+		})
 	}
 }
 

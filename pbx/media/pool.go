@@ -104,17 +104,13 @@ func (pr *Pair) Close() error {
 }
 
 // Allocate binds the next free pair, skipping ports another process holds.
+// The sockets are opened outside the pool's lock, so concurrent call
+// setups (and recoveries) bind in parallel.
 func (p *Pool) Allocate() (*Pair, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	for range p.Size() {
-		port := p.next
-		p.next += 2
-		if p.next+1 > p.high {
-			p.next = p.low
-		}
-		if p.used[port] {
-			continue
+		port, ok := p.reserveNext()
+		if !ok {
+			break
 		}
 		pr, err := p.bind(port)
 		if errors.Is(err, syscall.EADDRINUSE) {
@@ -125,6 +121,24 @@ func (p *Pool) Allocate() (*Pair, error) {
 	return nil, ErrExhausted
 }
 
+// reserveNext marks the next pair not in use as taken.
+func (p *Pool) reserveNext() (int, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for range p.Size() {
+		port := p.next
+		p.next += 2
+		if p.next+1 > p.high {
+			p.next = p.low
+		}
+		if !p.used[port] {
+			p.used[port] = true
+			return port, true
+		}
+	}
+	return 0, false
+}
+
 // Bind binds exactly the pair at port (even), as journal recovery does to
 // take back the ports of a call that was up before a restart.
 func (p *Pool) Bind(port int) (*Pair, error) {
@@ -132,26 +146,30 @@ func (p *Pool) Bind(port int) (*Pair, error) {
 		return nil, fmt.Errorf("media: port %d is not an even RTP port in %d-%d", port, p.low, p.high)
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.used[port] {
+		p.mu.Unlock()
 		return nil, fmt.Errorf("media: port pair %d/%d already in use by this pool", port, port+1)
 	}
+	p.used[port] = true
+	p.mu.Unlock()
 	return p.bind(port)
 }
 
-// bind opens both sockets of the pair at port; p.mu is held.
+// bind opens both sockets of the reserved pair at port, or releases the
+// reservation.
 func (p *Pool) bind(port int) (*Pair, error) {
 	rtp, err := p.listen(port)
-	if err != nil {
-		return nil, err
-	}
-	rtcp, err := p.listen(port + 1)
-	if err != nil {
+	if err == nil {
+		var rtcp *net.UDPConn
+		if rtcp, err = p.listen(port + 1); err == nil {
+			return &Pair{Port: port, RTP: rtp, RTCP: rtcp, pool: p}, nil
+		}
 		rtp.Close()
-		return nil, err
 	}
-	p.used[port] = true
-	return &Pair{Port: port, RTP: rtp, RTCP: rtcp, pool: p}, nil
+	p.mu.Lock()
+	delete(p.used, port)
+	p.mu.Unlock()
+	return nil, err
 }
 
 // listen binds one UDP socket with DSCP EF (46), the marking for voice.
