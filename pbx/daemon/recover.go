@@ -1,0 +1,53 @@
+package daemon
+
+import (
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"pbxha/pbx/journal"
+	"pbxha/pbx/media"
+	"pbxha/pbx/recovery"
+	"pbxha/pbx/sipd"
+)
+
+// openJournal opens the dialog journal in data/journal and returns the
+// calls to restore. What a torn or corrupted tail cost is logged; it never
+// stops the PBX from starting.
+func openJournal(data string, log *slog.Logger) (*recovery.Journal, []sipd.CallRecord, error) {
+	j, rep, err := recovery.Open(filepath.Join(data, "journal"), journal.Options{}, log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("refusing to start: %w", err)
+	}
+	for _, d := range rep.Dropped {
+		log.Warn("dialog journal: dropped", "what", d)
+	}
+	log.Info("dialog journal replayed", "calls", len(rep.Calls), "dropped", len(rep.Dropped))
+	return j, rep.Calls, nil
+}
+
+// Restore re-binds a journaled call's relay ports on this PBX's address.
+// The phones' addresses are set by the caller from their descriptions.
+func (f relays) Restore(rec sipd.CallRecord) (sipd.Relay, error) {
+	if rec.RelayA.Addr() != f.pool.Addr() || rec.RelayB.Addr() != f.pool.Addr() {
+		return nil, fmt.Errorf("call %s: relay was on %s/%s, this PBX relays on %s", rec.ID, rec.RelayA, rec.RelayB, f.pool.Addr())
+	}
+	st := media.State{Legs: [2]media.LegState{{Port: int(rec.RelayA.Port())}, {Port: int(rec.RelayB.Port())}}}
+	r, err := media.RestoreRelay(f.pool, st, media.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("call %s: %w", rec.ID, err)
+	}
+	return relay{r: r, totals: f.totals}, nil
+}
+
+// LastRTP is when RTP last arrived from either phone (the restore time
+// for a restored relay that has had none since).
+func (r relay) LastRTP() time.Time {
+	st := r.r.Stats()
+	a, b := st.From[media.A].LastRTP, st.From[media.B].LastRTP
+	if a.After(b) {
+		return a
+	}
+	return b
+}
