@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -91,6 +92,8 @@ func app() *cli.App {
 					&cli.StringFlag{Name: "realm", Usage: "digest realm (must match the one given to init; default: that one)"},
 					&cli.StringFlag{Name: "rtp-ports", Value: "20000-29999", Usage: "RTP relay port range LOW-HIGH (even/odd RTP/RTCP pairs)"},
 					&cli.StringFlag{Name: "config", Usage: "JSON settings file (ring_timeout, nonce_ttl, grace, min/max/default_expires)"},
+					&cli.BoolFlag{Name: "recover-reinvite", Usage: "after restoring active calls, re-INVITE both legs with fresh SDP (phones behind NAT or on TCP)"},
+					&cli.DurationFlag{Name: "recover-rtp-timeout", Value: 30 * time.Second, Usage: "hang up a restored call when no RTP arrives for this long (its BYE was lost while the PBX was down)"},
 					&cli.BoolFlag{Name: "debug", Usage: "log at debug level"}},
 				Action: func(c *cli.Context) error {
 					level := slog.LevelInfo
@@ -102,6 +105,7 @@ func app() *cli.App {
 					return daemon.Run(ctx, daemon.Options{
 						Data: c.String("data"), Listen: c.String("listen"), Realm: c.String("realm"),
 						RTPPorts: c.String("rtp-ports"), Config: c.String("config"),
+						RecoverReinvite: c.Bool("recover-reinvite"), RecoverTimeout: c.Duration("recover-rtp-timeout"),
 						Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 					})
 				},

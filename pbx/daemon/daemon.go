@@ -29,6 +29,12 @@ type Options struct {
 	RTPPorts string // "LOW-HIGH"
 	Config   string // optional settings file (see Settings)
 	Logger   *slog.Logger
+	// Active-call recovery (docs/recovery.md): re-INVITE both legs of each
+	// restored call; RTP timeout of restored calls (0: 30 s); NoJournal
+	// (benchmarks only) runs without the dialog journal.
+	RecoverReinvite bool
+	RecoverTimeout  time.Duration
+	NoJournal       bool
 }
 
 // ControlSocket is where a running daemon answers `pbx status`.
@@ -69,14 +75,27 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("rtp relay: %w", err)
 	}
+	var observer sipd.CallObserver
+	var calls []sipd.CallRecord
+	if !o.NoJournal {
+		jnl, recs, err := openJournal(o.Data, log)
+		if err != nil {
+			return err
+		}
+		defer jnl.Close()
+		observer, calls = jnl, recs
+	}
 	srv, err := sipd.New(sipd.Config{
-		Listen: o.Listen, Realm: realm, Store: st, Media: media, Logger: log,
+		Listen: o.Listen, Realm: realm, Store: st, Media: media, Logger: log, Observer: observer,
 		RingTimeout: set.RingTimeout.D(), NonceTTL: set.NonceTTL.D(),
 		Expires:    sipd.ExpiresPolicy{Min: set.MinExpires, Max: set.MaxExpires, Default: set.DefaultExpires},
 		DigestAlgs: set.DigestAlgs,
 	})
 	if err != nil {
 		return err
+	}
+	if err := srv.Restore(ctx, calls, sipd.RestoreOptions{Reinvite: o.RecoverReinvite, RTPTimeout: o.RecoverTimeout}); err != nil {
+		log.Error("active-call recovery", "err", err) // those calls are hung up; the others go on
 	}
 	ctl, err := serveControl(ControlSocket(o.Data), st, srv, media.rtpTotals)
 	if err != nil {
