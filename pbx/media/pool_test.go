@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -123,5 +124,59 @@ func TestPoolBind(t *testing.T) {
 	t.Cleanup(func() { a.Close() })
 	if a.Port == port {
 		t.Errorf("Allocate returned the bound pair %d", port)
+	}
+}
+
+// TestPoolConcurrent: concurrent Allocates and Binds never hand out a pair
+// twice, and releases return every pair.
+func TestPoolConcurrent(t *testing.T) {
+	p := testPool(t, 64)
+	var mu sync.Mutex
+	seen := map[int]bool{}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 4 {
+				pr, err := p.Allocate()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				t.Cleanup(func() { pr.Close() })
+				if seen[pr.Port] {
+					t.Errorf("pair %d handed out twice", pr.Port)
+				}
+				seen[pr.Port] = true
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if p.InUse() != 32 || len(seen) != 32 {
+		t.Fatalf("InUse = %d, %d distinct pairs; want 32", p.InUse(), len(seen))
+	}
+	// Racing Binds of one pair: exactly one wins.
+	free := p.low
+	for seen[free] {
+		free += 2
+	}
+	wins := make(chan *Pair, 8)
+	for range 8 {
+		wg.Go(func() {
+			if pr, err := p.Bind(free); err == nil {
+				wins <- pr
+			}
+		})
+	}
+	wg.Wait()
+	close(wins)
+	n := 0
+	for pr := range wins {
+		n++
+		pr.Close()
+	}
+	if n != 1 {
+		t.Errorf("%d concurrent Binds of pair %d succeeded; want 1", n, free)
 	}
 }
