@@ -143,7 +143,7 @@ func (v *Verifier) Verify(r Request, lookup HA1Lookup) (string, error) {
 	if r.Header == "" {
 		return "", ErrNoCredentials
 	}
-	c, err := digest.ParseCredentials(r.Header)
+	c, err := parseCredentials(r.Header)
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
@@ -184,7 +184,7 @@ func (v *Verifier) Verify(r Request, lookup HA1Lookup) (string, error) {
 	if !v.nonceFresh(c.Nonce, now) {
 		return "", ErrStale
 	}
-	if !v.countOK(c.Nonce, uint32(c.Nc), now) {
+	if !v.countOK(c.Nonce, c.Nc, now) {
 		return "", ErrReplay
 	}
 	return c.Username, nil
