@@ -76,7 +76,6 @@ func BenchmarkAgents(b *testing.B) {
 	a := c.A
 	for _, agent := range []Agent{pbxDRBD, linbitDRBD} {
 		b.Run(strings.ReplaceAll(agent.Type, "/", ":"), func(b *testing.B) {
-			requireAgent(b, a, agent)
 			a.Sh(b, agent.Script(a, "start", 0, nil))
 			var promote, demote, monP, monS []opCost
 			for i := 0; i < b.N; i++ {

@@ -59,7 +59,7 @@ func guestImage() (kernel, []byte, error) {
 			return
 		}
 		defer os.RemoveAll(bin)
-		if _, imageErr = buildProjectBinaries(bin); imageErr != nil {
+		if imageErr = buildProjectBinaries(bin); imageErr != nil {
 			return
 		}
 		imageData, imageErr = buildInitramfs(imageKern, bin)

@@ -22,13 +22,13 @@ func moduleRoot() (string, error) {
 }
 
 // buildProjectBinaries builds the projectBinaries present in the checkout
-// (a cmd/NAME folder with Go files) as static executables (CGO_ENABLED=0) into outDir and returns which.
-func buildProjectBinaries(outDir string) ([]string, error) {
+// (a cmd/NAME folder with Go files) as static executables (CGO_ENABLED=0)
+// into outDir.
+func buildProjectBinaries(outDir string) error {
 	root, err := moduleRoot()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var built []string
 	for _, name := range projectBinaries {
 		if srcs, _ := filepath.Glob(filepath.Join(root, "cmd", name, "*.go")); len(srcs) == 0 {
 			continue
@@ -37,9 +37,8 @@ func buildProjectBinaries(outDir string) ([]string, error) {
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return built, fmt.Errorf("build %s for the guests: %w\n%s", name, err, out)
+			return fmt.Errorf("build %s for the guests: %w\n%s", name, err, out)
 		}
-		built = append(built, name)
 	}
-	return built, nil
+	return nil
 }

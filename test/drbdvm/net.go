@@ -2,7 +2,11 @@ package drbdvm
 
 import (
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"sync/atomic"
+	"syscall"
 )
 
 // network is a network namespace holding one bridge and the guests' tap
@@ -11,14 +15,44 @@ type network struct {
 	ns string
 }
 
-const bridgeName = "dvmbr0"
+const (
+	bridgeName = "dvmbr0"
+	nsPrefix   = "pbxha-dvm-" // + PID of the test process + sequence
+)
 
-var netSeq atomic.Int32
+var (
+	pid    = os.Getpid()
+	netSeq atomic.Int32
+)
 
-// newNetwork creates a uniquely named namespace with a bridge and one tap
+// removeStale deletes namespaces (with their taps) left by test processes
+// that died before their cleanup ran.
+func removeStale() error {
+	out, err := runHost("", "ip", "netns", "list")
+	if err != nil {
+		return fmt.Errorf("list namespaces: %w", err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		name, _, _ := strings.Cut(strings.TrimSpace(line), " ")
+		owner, _, ok := strings.Cut(strings.TrimPrefix(name, nsPrefix), "-")
+		ownerPID, err := strconv.Atoi(owner)
+		if !strings.HasPrefix(name, nsPrefix) || !ok || err != nil || syscall.Kill(ownerPID, 0) != syscall.ESRCH {
+			continue
+		}
+		if _, err := runHost("", "ip", "netns", "del", name); err != nil {
+			return fmt.Errorf("remove stale namespace: %w", err)
+		}
+	}
+	return nil
+}
+
+// newNetwork removes stale namespaces, then creates a uniquely named one with a bridge and one tap
 // per name, all up. On error whatever was created is removed.
 func newNetwork(taps []string) (*network, error) {
-	n := &network{ns: fmt.Sprintf("pbxha-dvm-%d-%d", pid, netSeq.Add(1))}
+	if err := removeStale(); err != nil {
+		return nil, err
+	}
+	n := &network{ns: fmt.Sprintf("%s%d-%d", nsPrefix, pid, netSeq.Add(1))}
 	if _, err := runHost("", "ip", "netns", "add", n.ns); err != nil {
 		return nil, fmt.Errorf("create namespace: %w", err)
 	}

@@ -40,12 +40,12 @@ const agentPATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 // Script returns the shell command that runs action on g; interval 0 with
 // "monitor" is a probe. extra meta attributes are added (notifications).
 func (a Agent) Script(g *Guest, action string, interval time.Duration, extra map[string]string) string {
+	provider, typ, _ := strings.Cut(a.Type, "/")
 	env := map[string]string{
 		"PATH": a.PathPrefix + agentPATH, "OCF_ROOT": OCFRoot,
 		"OCF_RA_VERSION_MAJOR": "1", "OCF_RA_VERSION_MINOR": "1",
-		"OCF_RESOURCE_INSTANCE": a.instance(g), "OCF_RESOURCE_TYPE": a.Type[strings.Index(a.Type, "/")+1:],
-		"OCF_RESOURCE_PROVIDER": a.Type[:strings.Index(a.Type, "/")],
-		"HA_RSCTMP":             "/run/resource-agents", "OCF_RESKEY_crm_feature_set": "3.16.2",
+		"OCF_RESOURCE_INSTANCE": a.instance(g), "OCF_RESOURCE_TYPE": typ, "OCF_RESOURCE_PROVIDER": provider,
+		"HA_RSCTMP": "/run/resource-agents", "OCF_RESKEY_crm_feature_set": "3.16.2",
 	}
 	for k, v := range a.Params {
 		env["OCF_RESKEY_"+k] = v

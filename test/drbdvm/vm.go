@@ -9,10 +9,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 )
-
-var pid = os.Getpid()
 
 // Guest is one running qemu guest.
 type Guest struct {
@@ -77,6 +76,9 @@ func startGuest(s guestSpec) (*Guest, error) {
 	sock := filepath.Join(s.dir, "cmd.sock")
 	args := append([]string{"netns", "exec", s.netns, "qemu-system-x86_64"}, qemuArgs(s, disk, g.console, sock)...)
 	g.cmd = exec.Command("ip", args...) // ip execs qemu: same PID
+	// qemu dies with the test process even when t.Cleanup cannot run
+	// (go test -timeout panics, SIGKILL).
+	g.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	qemuLog, err := os.Create(filepath.Join(s.dir, "qemu.log"))
 	if err != nil {
 		return nil, fmt.Errorf("guest %s: %w", s.name, err)
