@@ -87,6 +87,7 @@ func TestVIPFailover(t *testing.T) {
 	if err := Up(ctx, bins, testWriter{t}); err != nil {
 		t.Fatal(err)
 	}
+	validateWithCrmResource(t, ctx)
 	variants := [][2]string{{"vip", "vip-ipaddr2"}, {"vip-ipaddr2", "vip"}}
 	results := map[string][]Failover{}
 	for i := 0; i < runs; i++ {
@@ -108,6 +109,20 @@ func TestVIPFailover(t *testing.T) {
 		if err := os.WriteFile(path, []byte(report(results)), 0o644); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// validateWithCrmResource checks that Pacemaker's own tool finds and runs
+// the agent on a node, good and bad configurations alike.
+func validateWithCrmResource(t *testing.T, ctx context.Context) {
+	t.Helper()
+	args := []string{"crm_resource", "--validate", "--class", "ocf", "--provider", "pbxha", "--agent", "vip", "--option"}
+	if out, err := On(ctx, Nodes[0], append(args, "ip=198.18.0.50")...); err != nil {
+		t.Errorf("crm_resource --validate of a good configuration: %v\n%s", err, out)
+	}
+	out, err := On(ctx, Nodes[0], append(args, "ip=10.0.0.300")...)
+	if err == nil || !strings.Contains(string(out)+err.Error(), `parameter ip: "10.0.0.300" is not an IPv4 or IPv6 address`) {
+		t.Errorf("crm_resource --validate of a bad address: %v\n%s", err, out)
 	}
 }
 
