@@ -47,12 +47,12 @@ func (s *Store) Register(ctx context.Context, r Registration, now time.Time) ([]
 			}
 		}
 		for _, b := range r.Contacts {
-			if err := applyBinding(tx, r, b, now); err != nil {
+			if err := s.applyBinding(tx, r, b, now); err != nil {
 				return err
 			}
 		}
 		var err error
-		out, err = queryBindings(tx.QueryContext, ctx, `WHERE ext=? AND expires>?`, r.Ext, now.Unix())
+		out, err = scanBindings(tx.StmtContext(ctx, s.q.bindingsOf).QueryContext(ctx, r.Ext, now.Unix()))
 		return err
 	})
 	if err != nil {
@@ -61,10 +61,10 @@ func (s *Store) Register(ctx context.Context, r Registration, now time.Time) ([]
 	return out, nil
 }
 
-func applyBinding(tx *sql.Tx, r Registration, b Binding, now time.Time) error {
+func (s *Store) applyBinding(tx *sql.Tx, r Registration, b Binding, now time.Time) error {
 	var callID string
 	var cseq uint32
-	err := tx.QueryRow(`SELECT call_id, cseq FROM bindings WHERE ext=? AND contact=?`, r.Ext, b.Contact).Scan(&callID, &cseq)
+	err := tx.Stmt(s.q.binding).QueryRow(r.Ext, b.Contact).Scan(&callID, &cseq)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
@@ -73,20 +73,17 @@ func applyBinding(tx *sql.Tx, r Registration, b Binding, now time.Time) error {
 		return fmt.Errorf("%w: contact %s", ErrOutOfOrder, b.Contact)
 	}
 	if !b.Expires.After(now) {
-		_, err := tx.Exec(`DELETE FROM bindings WHERE ext=? AND contact=?`, r.Ext, b.Contact)
+		_, err := tx.Stmt(s.q.deleteBinding).Exec(r.Ext, b.Contact)
 		return err
 	}
-	_, err = tx.Exec(`INSERT INTO bindings(`+bindingCols+`, updated) VALUES (?,?,?,?,?,?,?,?,?,?)
-		ON CONFLICT(ext, contact) DO UPDATE SET expires=excluded.expires, received=excluded.received,
-		nat=excluded.nat, transport=excluded.transport, user_agent=excluded.user_agent,
-		call_id=excluded.call_id, cseq=excluded.cseq, updated=excluded.updated`,
+	_, err = tx.Stmt(s.q.upsertBinding).Exec(
 		r.Ext, b.Contact, b.Expires.Unix(), b.Received, b.NAT, b.Transport, b.UserAgent, r.CallID, r.CSeq, now.Unix())
 	return err
 }
 
 // Lookup returns the live bindings of ext.
 func (s *Store) Lookup(ctx context.Context, ext string, now time.Time) ([]Binding, error) {
-	out, err := queryBindings(s.rd.QueryContext, ctx, `WHERE ext=? AND expires>?`, ext, now.Unix())
+	out, err := scanBindings(s.q.lookup.QueryContext(ctx, ext, now.Unix()))
 	if err != nil {
 		return nil, fmt.Errorf("lookup %s: %w", ext, err)
 	}
@@ -95,7 +92,7 @@ func (s *Store) Lookup(ctx context.Context, ext string, now time.Time) ([]Bindin
 
 // Bindings returns every live binding, ordered by extension.
 func (s *Store) Bindings(ctx context.Context, now time.Time) ([]Binding, error) {
-	out, err := queryBindings(s.rd.QueryContext, ctx, `WHERE expires>?`, now.Unix())
+	out, err := scanBindings(s.rd.QueryContext(ctx, `SELECT `+bindingCols+` FROM bindings WHERE expires>? ORDER BY ext, contact`, now.Unix()))
 	if err != nil {
 		return nil, fmt.Errorf("list bindings: %w", err)
 	}
@@ -119,10 +116,7 @@ func (s *Store) PurgeExpired(ctx context.Context, now time.Time) (int64, error) 
 	return n, nil
 }
 
-type queryFunc func(ctx context.Context, q string, args ...any) (*sql.Rows, error)
-
-func queryBindings(query queryFunc, ctx context.Context, where string, args ...any) ([]Binding, error) {
-	rows, err := query(ctx, `SELECT `+bindingCols+` FROM bindings `+where+` ORDER BY ext, contact`, args...)
+func scanBindings(rows *sql.Rows, err error) ([]Binding, error) {
 	if err != nil {
 		return nil, err
 	}

@@ -30,6 +30,7 @@ type Store struct {
 	rd  *sql.DB // concurrent readers
 	wr  *sql.DB // the single writer connection, owned by the group-commit loop
 	w   *writer
+	q   *prepared
 }
 
 // Init creates the directory layout and brings the schema up to date. On an
@@ -84,9 +85,53 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", dir, err)
 	}
 	rd.SetMaxOpenConns(4)
-	s := &Store{dir: dir, rd: rd, wr: wr}
-	s.w = startWriter(wr)
+	q, err := prepare(rd, wr)
+	if err != nil {
+		rd.Close()
+		wr.Close()
+		return nil, fmt.Errorf("open %s: %w", dir, err)
+	}
+	s := &Store{dir: dir, rd: rd, wr: wr, q: q}
+	s.w = startWriter(wr, q)
 	return s, nil
+}
+
+// prepared holds the statements every REGISTER runs, prepared once
+// instead of on each call (go-sqlite3 prepares every unprepared query).
+type prepared struct {
+	user, lookup                          *sql.Stmt // on the readers
+	savepoint, release, rollback          *sql.Stmt // on the writer
+	binding, upsertBinding, deleteBinding *sql.Stmt
+	bindingsOf                            *sql.Stmt
+}
+
+func prepare(rd, wr *sql.DB) (*prepared, error) {
+	var q prepared
+	for _, p := range []struct {
+		db  *sql.DB
+		dst **sql.Stmt
+		sql string
+	}{
+		{rd, &q.user, `SELECT ext, name, ha1_md5, ha1_sha256, created FROM users WHERE ext=?`},
+		{rd, &q.lookup, `SELECT ` + bindingCols + ` FROM bindings WHERE ext=? AND expires>? ORDER BY contact`},
+		{wr, &q.savepoint, `SAVEPOINT op`},
+		{wr, &q.release, `RELEASE op`},
+		{wr, &q.rollback, `ROLLBACK TO op`},
+		{wr, &q.binding, `SELECT call_id, cseq FROM bindings WHERE ext=? AND contact=?`},
+		{wr, &q.upsertBinding, `INSERT INTO bindings(` + bindingCols + `, updated) VALUES (?,?,?,?,?,?,?,?,?,?)
+			ON CONFLICT(ext, contact) DO UPDATE SET expires=excluded.expires, received=excluded.received,
+			nat=excluded.nat, transport=excluded.transport, user_agent=excluded.user_agent,
+			call_id=excluded.call_id, cseq=excluded.cseq, updated=excluded.updated`},
+		{wr, &q.deleteBinding, `DELETE FROM bindings WHERE ext=? AND contact=?`},
+		{wr, &q.bindingsOf, `SELECT ` + bindingCols + ` FROM bindings WHERE ext=? AND expires>? ORDER BY contact`},
+	} {
+		st, err := p.db.Prepare(p.sql)
+		if err != nil {
+			return nil, fmt.Errorf("prepare %q: %w", p.sql, err)
+		}
+		*p.dst = st
+	}
+	return &q, nil
 }
 
 // Dir is the data directory.

@@ -72,8 +72,7 @@ func (s *Store) DelUser(ctx context.Context, ext string) error {
 func (s *Store) User(ctx context.Context, ext string) (User, error) {
 	var u User
 	var created int64
-	err := s.rd.QueryRowContext(ctx, `SELECT ext, name, ha1_md5, ha1_sha256, created FROM users WHERE ext=?`, ext).
-		Scan(&u.Ext, &u.Name, &u.HA1MD5, &u.HA1SHA256, &created)
+	err := s.q.user.QueryRowContext(ctx, ext).Scan(&u.Ext, &u.Name, &u.HA1MD5, &u.HA1SHA256, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, fmt.Errorf("user %s: %w", ext, ErrNoUser)
 	}

@@ -25,14 +25,15 @@ type op struct {
 // fails is rolled back to its savepoint without affecting its batch mates.
 type writer struct {
 	db     *sql.DB
+	q      *prepared
 	ops    chan op
 	mu     sync.RWMutex
 	closed bool
 	done   chan struct{}
 }
 
-func startWriter(db *sql.DB) *writer {
-	w := &writer{db: db, ops: make(chan op, maxBatch), done: make(chan struct{})}
+func startWriter(db *sql.DB, q *prepared) *writer {
+	w := &writer{db: db, q: q, ops: make(chan op, maxBatch), done: make(chan struct{})}
 	go w.loop()
 	return w
 }
@@ -96,7 +97,7 @@ func (w *writer) commit(batch []op) {
 			return fmt.Errorf("begin: %w", err)
 		}
 		for i, o := range batch {
-			errs[i] = savepoint(tx, o.fn)
+			errs[i] = w.savepoint(tx, o.fn)
 		}
 		if err := tx.Commit(); err != nil {
 			return fmt.Errorf("commit: %w", err)
@@ -112,18 +113,18 @@ func (w *writer) commit(batch []op) {
 }
 
 // savepoint runs fn so that its failure undoes only its own changes.
-func savepoint(tx *sql.Tx, fn func(*sql.Tx) error) error {
-	if _, err := tx.Exec(`SAVEPOINT op`); err != nil {
+func (w *writer) savepoint(tx *sql.Tx, fn func(*sql.Tx) error) error {
+	if _, err := tx.Stmt(w.q.savepoint).Exec(); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
 	if err := fn(tx); err != nil {
-		if _, rerr := tx.Exec(`ROLLBACK TO op`); rerr != nil {
+		if _, rerr := tx.Stmt(w.q.rollback).Exec(); rerr != nil {
 			return errors.Join(err, fmt.Errorf("rollback to savepoint: %w", rerr))
 		}
-		_, _ = tx.Exec(`RELEASE op`)
+		_, _ = tx.Stmt(w.q.release).Exec()
 		return err
 	}
-	if _, err := tx.Exec(`RELEASE op`); err != nil {
+	if _, err := tx.Stmt(w.q.release).Exec(); err != nil {
 		return fmt.Errorf("release savepoint: %w", err)
 	}
 	return nil
