@@ -289,8 +289,8 @@ type callRun struct {
 
 // runCalls registers extension 200 at a callee sipp that answers and
 // echoes RTP, then has a caller sipp (extension 100) place calls at rate
-// per second, each playing G.711 audio for hold.
-func runCalls(t *testing.T, p *pbxUnderTest, calls, rate int, hold time.Duration) callRun {
+// per second, each lasting hold, playing G.711 audio when rtp is set.
+func runCalls(t *testing.T, p *pbxUnderTest, calls, rate int, hold time.Duration, rtp bool) callRun {
 	t.Helper()
 	// sipp binds RTP on -mp and a few ports above it: keep them apart.
 	calleeSIP, calleeRTP, callerSIP, callerRTP := freePorts(t, 1), freePorts(t, 8), freePorts(t, 1), freePorts(t, 8)
@@ -303,7 +303,11 @@ func runCalls(t *testing.T, p *pbxUnderTest, calls, rate int, hold time.Duration
 	limit := 5*time.Minute + time.Duration(calls/rate)*time.Second
 	callee := startSipp(t, dir, limit, "-sf", scenario("callee.xml"), "-i", "127.0.0.1",
 		"-p", fmt.Sprint(calleeSIP), "-mp", fmt.Sprint(calleeRTP), "-rtp_echo", "-m", fmt.Sprint(calls))
-	inf := injection(t, dir, "calls.csv", []string{"100;200;" + authField("100")})
+	media := "nortp"
+	if rtp {
+		media = "rtp"
+	}
+	inf := injection(t, dir, "calls.csv", []string{"100;200;" + authField("100") + ";" + media})
 	start := time.Now()
 	caller := startSipp(t, dir, limit, p.addr, "-sf", scenario("caller.xml"), "-inf", inf, "-i", "127.0.0.1",
 		"-p", fmt.Sprint(callerSIP), "-mp", fmt.Sprint(callerRTP), "-m", fmt.Sprint(calls), "-r", fmt.Sprint(rate),
@@ -330,7 +334,7 @@ func TestCallsWithRTP(t *testing.T) {
 	testenv.Slow(t)
 	const calls = 20
 	p := startPBX(t, []string{"100", "200"})
-	if r := runCalls(t, p, calls, 10, 1500*time.Millisecond); r.errs != "" || r.ok != calls {
+	if r := runCalls(t, p, calls, 10, 1500*time.Millisecond, true); r.errs != "" || r.ok != calls {
 		t.Fatalf("%d ok, %d failed\n%s", r.ok, r.failed, r.errs)
 	}
 	st := p.status(t)
