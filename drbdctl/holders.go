@@ -1,16 +1,14 @@
 package drbdctl
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"pbxha/internal/procfs"
 )
 
 // Holder is something that keeps a DRBD device open.
@@ -54,7 +52,11 @@ func (s HolderScan) Holders(dev string) ([]Holder, error) {
 		if err != nil {
 			return nil, fmt.Errorf("holders of %s: %w", dev, err)
 		}
-		for _, mp := range MountsOf(mi, unix.Major(rdev), unix.Minor(rdev)) {
+		mps, err := MountsOf(mi, unix.Major(rdev), unix.Minor(rdev))
+		if err != nil {
+			return nil, fmt.Errorf("holders of %s: %w", dev, err)
+		}
+		for _, mp := range mps {
 			out = append(out, Holder{Kind: "mount", What: mp})
 		}
 		stacked, _ := os.ReadDir(filepath.Join(sys, "dev", "block", fmt.Sprintf("%d:%d", unix.Major(rdev), unix.Minor(rdev)), "holders"))
@@ -62,36 +64,14 @@ func (s HolderScan) Holders(dev string) ([]Holder, error) {
 			out = append(out, Holder{Kind: "device", What: e.Name()})
 		}
 	}
-	pids, err := os.ReadDir(proc)
+	procs, err := procfs.Users(proc, func(_ string, fi os.FileInfo) bool { return sameFile(fi, target) })
 	if err != nil {
 		return nil, fmt.Errorf("holders of %s: %w", dev, err)
 	}
-	for _, p := range pids {
-		pid, err := strconv.Atoi(p.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		if holdsOpen(filepath.Join(proc, p.Name(), "fd"), target) {
-			comm, _ := os.ReadFile(filepath.Join(proc, p.Name(), "comm"))
-			out = append(out, Holder{Kind: "process", PID: pid, What: fmt.Sprintf("%s (pid %d)", strings.TrimSpace(string(comm)), pid)})
-		}
+	for _, p := range procs {
+		out = append(out, Holder{Kind: "process", PID: p.PID, What: p.String()})
 	}
 	return out, nil
-}
-
-// holdsOpen reports whether a process's fd directory has target open.
-func holdsOpen(fdDir string, target os.FileInfo) bool {
-	fds, err := os.ReadDir(fdDir)
-	if err != nil {
-		return false
-	}
-	for _, fd := range fds {
-		fi, err := os.Stat(filepath.Join(fdDir, fd.Name()))
-		if err == nil && sameFile(fi, target) {
-			return true
-		}
-	}
-	return false
 }
 
 // sameFile matches device nodes by device number (a device may have several
@@ -105,34 +85,16 @@ func sameFile(a, b os.FileInfo) bool {
 
 // MountsOf returns the mount points of the block device major:minor listed
 // in a /proc/PID/mountinfo text.
-func MountsOf(mountinfo []byte, maj, min uint32) []string {
-	want := fmt.Sprintf("%d:%d", maj, min)
+func MountsOf(mountinfo []byte, maj, min uint32) ([]string, error) {
+	mounts, err := procfs.ParseMountinfo(mountinfo)
+	if err != nil {
+		return nil, err
+	}
 	var out []string
-	sc := bufio.NewScanner(bytes.NewReader(mountinfo))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) > 4 && f[2] == want {
-			out = append(out, unescapeMount(f[4]))
+	for _, m := range mounts {
+		if m.Major == maj && m.Minor == min {
+			out = append(out, m.MountPoint)
 		}
 	}
-	return out
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space...).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	return out, nil
 }

@@ -10,12 +10,15 @@ import (
 )
 
 func TestMountsOf(t *testing.T) {
-	got := MountsOf(readTestdata(t, "mountinfo.txt"), 147, 0)
+	got, err := MountsOf(readTestdata(t, "mountinfo.txt"), 147, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := []string{"/srv/pbxha", "/mnt/rec copy"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("MountsOf(147:0) = %q, want %q", got, want)
 	}
-	if got := MountsOf(readTestdata(t, "mountinfo.txt"), 147, 5); got != nil {
+	if got, err := MountsOf(readTestdata(t, "mountinfo.txt"), 147, 5); got != nil || err != nil {
 		t.Errorf("MountsOf(147:5) = %q, want none", got)
 	}
 }
