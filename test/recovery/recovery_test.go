@@ -1,0 +1,233 @@
+package recovery
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"pbxha/internal/testenv"
+	"pbxha/pbx/daemon"
+	"pbxha/pbx/journal"
+	"pbxha/pbx/sipd"
+	"pbxha/pbx/store"
+)
+
+// restart kills the running pbx with SIGKILL and starts it again at once
+// on the same data directory and address. It returns when the kill was
+// sent and how long the new process took to answer.
+func restart(t *testing.T, p *pbx) (killed time.Time, took time.Duration) {
+	t.Helper()
+	killed = time.Now()
+	p.kill(t)
+	p.start(t)
+	return killed, time.Since(p.started)
+}
+
+// TestKillRestart: calls with RTP flowing survive a kill -9 of the PBX and
+// an immediate restart: RTP is relayed again on every call, in-dialog
+// requests after the restart (BYE from either side, a re-INVITE for hold)
+// are answered and relayed, sipp counts no failed call, every CDR covers
+// the whole call, and the journal holds no call once they are over.
+func TestKillRestart(t *testing.T) {
+	testenv.RequireTool(t, "sipp")
+	testenv.Slow(t)
+	const n = 50
+	const hold = 8 * time.Second
+	for _, tc := range []struct {
+		name, caller, callee, hangup string
+	}{
+		{"caller hangs up", "caller.xml", "callee.xml", "caller"},
+		{"callee hangs up", "caller-waits.xml", "callee-hangs-up.xml", "callee"},
+		{"caller holds then hangs up", "caller-hold.xml", "callee-hold.xml", "caller"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			calleeSIP := freePort(t, 1)
+			p := newPBX(t, []string{"100", "200"}, "200", "127.0.0.1:"+itoa(calleeSIP))
+			p.start(t)
+			ph := calls(t, p, calleeSIP, tc.caller, tc.callee, n, 25, hold)
+			p.waitConfirmed(t, n, 30*time.Second)
+			time.Sleep(time.Second) // RTP flowing through every relay
+			killed, took := restart(t, p)
+			if up := len(p.waitConfirmed(t, n, time.Second)); up != n {
+				t.Fatalf("%d calls restored, want %d", up, n)
+			}
+			ok, failed, problems := ph.wait(t)
+			if ok != n || failed != 0 || problems != "" {
+				t.Fatalf("sipp: %d ok, %d failed, want %d ok\n%s", ok, failed, n, problems)
+			}
+			checkMedia(t, ph.echo, killed, n)
+			t.Logf("restart: process answering %v after start", took.Round(time.Millisecond))
+			checkCDRs(t, p, n, killed, tc.hangup, hold)
+			if live := liveCalls(t, p); live != 0 {
+				t.Fatalf("journal holds %d calls after all ended", live)
+			}
+		})
+	}
+}
+
+// checkMedia asserts that every call's RTP reached the called phone again
+// after the kill, and reports the gaps.
+func checkMedia(t *testing.T, e *echoPhone, killed time.Time, n int) {
+	t.Helper()
+	gs := e.gaps(killed)
+	if len(gs) != n {
+		t.Fatalf("RTP from %d relay ports, want %d", len(gs), n)
+	}
+	var gaps []time.Duration
+	for _, g := range gs {
+		if g.after < 10 {
+			t.Fatalf("RTP from %v did not resume after the kill: %+v", g.src, g)
+		}
+		gaps = append(gaps, g.gap)
+	}
+	slices.Sort(gaps)
+	t.Logf("RTP gap across kill -9 + restart, %d calls: min %v, median %v, max %v", n,
+		gaps[0].Round(time.Millisecond), gaps[n/2].Round(time.Millisecond), gaps[n-1].Round(time.Millisecond))
+}
+
+// checkCDRs asserts n answered CDRs hung up by hangup, each from an answer
+// before the kill to an end after the call's full hold time.
+func checkCDRs(t *testing.T, p *pbx, n int, killed time.Time, hangup string, hold time.Duration) {
+	t.Helper()
+	cs := p.cdrs(t, n)
+	for _, c := range cs {
+		if c.Disposition != store.Answered || c.HangupSide != hangup || !c.Answer.Before(killed) ||
+			!c.End.After(killed) || c.Duration() < hold-time.Second {
+			t.Fatalf("CDR %+v: want ANSWERED, hung up by %s, answered before the kill at %v, lasting ~%v",
+				c, hangup, killed, hold)
+		}
+	}
+}
+
+// liveCalls is the number of calls the journal would restore.
+func liveCalls(t *testing.T, p *pbx) int {
+	t.Helper()
+	res, err := journal.Replay(filepath.Join(p.data, "journal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(res.Live())
+}
+
+// TestTornJournal: the PBX is killed, then its journal loses the end of its
+// last record (a torn write) and one byte of another call's last record
+// flips. The restart reports both, never refuses to start, and every other
+// call carries on; the two damaged calls fall back to their previous
+// record (answered, not yet confirmed) and are hung up with FAILED CDRs.
+func TestTornJournal(t *testing.T) {
+	testenv.RequireTool(t, "sipp")
+	testenv.Slow(t)
+	const n = 10
+	const hold = 6 * time.Second
+	calleeSIP := freePort(t, 1)
+	p := newPBX(t, []string{"100", "200"}, "200", "127.0.0.1:"+itoa(calleeSIP))
+	p.start(t)
+	ph := calls(t, p, calleeSIP, "caller.xml", "callee.xml", n, 20, hold)
+	up := p.waitConfirmed(t, n, 30*time.Second)
+	p.kill(t)
+	torn, flipped := damageJournal(t, p, up)
+	p.start(t)
+	if got := len(p.waitConfirmed(t, n-2, time.Second)); got != n-2 {
+		t.Fatalf("%d calls restored, want %d", got, n-2)
+	}
+	var dropped []string
+	for _, l := range strings.Split(p.logText(t), "\n") {
+		if strings.Contains(l, "dialog journal: dropped") {
+			dropped = append(dropped, l)
+		}
+	}
+	if len(dropped) != 2 {
+		t.Fatalf("want 2 damage reports in the log, got %q", dropped)
+	}
+	t.Logf("damage reported:\n%s", strings.Join(dropped, "\n"))
+	ok, failed, _ := ph.wait(t)
+	if ok != n-2 || failed != 2 {
+		t.Fatalf("sipp: %d ok, %d failed, want %d ok and 2 failed (the damaged calls)", ok, failed, n-2)
+	}
+	var answered []string
+	for _, c := range p.cdrs(t, n) {
+		switch {
+		case c.Disposition == store.Answered:
+			answered = append(answered, c.ACallID)
+		case c.Disposition == store.Failed && (c.ACallID == torn || c.ACallID == flipped) && c.HangupSide == "pbx":
+		default:
+			t.Fatalf("unexpected CDR %+v", c)
+		}
+	}
+	if len(answered) != n-2 || slices.Contains(answered, torn) || slices.Contains(answered, flipped) {
+		t.Fatalf("answered CDRs %v; damaged calls %s %s", answered, torn, flipped)
+	}
+}
+
+// damageJournal tears the last record of the newest journal segment and
+// flips a byte of another call's last record. It returns the two calls'
+// IDs.
+func damageJournal(t *testing.T, p *pbx, up []daemon.CallStatus) (torn, flipped string) {
+	t.Helper()
+	segs, err := filepath.Glob(filepath.Join(p.data, "journal", "*.jnl"))
+	if err != nil || len(segs) == 0 {
+		t.Fatalf("journal segments: %v %v", segs, err)
+	}
+	sort.Strings(segs)
+	seg := segs[len(segs)-1]
+	b, err := os.ReadFile(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := map[string]int{}
+	for _, c := range up {
+		last[c.ID] = bytes.LastIndex(b, []byte(c.ID))
+		if torn == "" || last[c.ID] > last[torn] {
+			torn = c.ID
+		}
+	}
+	for _, c := range up {
+		if c.ID != torn {
+			flipped = c.ID
+			break
+		}
+	}
+	b[last[flipped]] ^= 0x20
+	b = b[:len(b)-100] // the last record is a whole call state: over 1 kB
+	if err := os.WriteFile(seg, b, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	return torn, flipped
+}
+
+// TestLostBye: the phones hang up while the PBX is down, so their BYEs
+// never arrive; after the restart the restored calls get no RTP and are
+// ended by the RTP timeout with a CDR saying so.
+func TestLostBye(t *testing.T) {
+	testenv.RequireTool(t, "sipp")
+	testenv.Slow(t)
+	const n = 5
+	calleeSIP := freePort(t, 1)
+	p := newPBX(t, []string{"100", "200"}, "200", "127.0.0.1:"+itoa(calleeSIP), "--recover-rtp-timeout", "2s")
+	p.start(t)
+	ph := calls(t, p, calleeSIP, "caller.xml", "callee.xml", n, 10, time.Minute)
+	p.waitConfirmed(t, n, 30*time.Second)
+	p.kill(t)
+	ph.caller.cmd.Process.Kill()
+	ph.callee.cmd.Process.Kill()
+	ph.echo.conn.Close()
+	p.start(t)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(p.status(t).Calls) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d restored calls still up 10 s after the restart (RTP timeout 2 s)", len(p.status(t).Calls))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cs := p.cdrs(t, n)
+	for _, c := range cs {
+		if c.Disposition != sipd.DispositionRTPTimeout || c.HangupSide != "pbx" || c.Answer.IsZero() {
+			t.Fatalf("CDR %+v, want %q hung up by pbx", c, sipd.DispositionRTPTimeout)
+		}
+	}
+}

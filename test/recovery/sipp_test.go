@@ -1,0 +1,124 @@
+package recovery
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// phones are a caller sipp and a callee sipp placing calls through a pbx.
+type phones struct {
+	dir            string
+	caller, callee *sipp
+	echo           *echoPhone
+}
+
+// calls starts a callee sipp answering with callee (a testdata scenario),
+// then a caller sipp placing n calls with caller at rate per second, each
+// staying up hold (sipp -d) before its scripted hang-up.
+func calls(t *testing.T, p *pbx, calleeSIP int, caller, callee string, n, rate int, hold time.Duration) *phones {
+	t.Helper()
+	ph := &phones{dir: t.TempDir(), echo: newEchoPhone(t)}
+	writePCAP(t, filepath.Join(ph.dir, "audio.pcap"), hold+30*time.Second)
+	limit := 2*hold + time.Minute
+	ms := fmt.Sprint(hold.Milliseconds())
+	ph.callee = startSipp(t, ph.dir, limit, "-sf", scenario(callee), "-i", "127.0.0.1", "-p", fmt.Sprint(calleeSIP),
+		"-mp", fmt.Sprint(freePort(t, 4)), "-key", "echo_port", fmt.Sprint(ph.echo.port()), "-m", fmt.Sprint(n), "-d", ms)
+	inf := filepath.Join(ph.dir, "calls.csv")
+	if err := os.WriteFile(inf, []byte("SEQUENTIAL\n100;200;[authentication username=100 password=pw100]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ph.caller = startSipp(t, ph.dir, limit, p.addr, "-sf", scenario(caller), "-inf", inf, "-i", "127.0.0.1",
+		"-p", fmt.Sprint(freePort(t, 1)), "-mp", fmt.Sprint(freePort(t, 4)), "-m", fmt.Sprint(n), "-r", fmt.Sprint(rate), "-d", ms)
+	return ph
+}
+
+// wait waits for both sipps and returns how many calls the caller counted
+// as successful and failed, and a report of whatever went wrong.
+func (ph *phones) wait(t *testing.T) (ok, failed int, problems string) {
+	t.Helper()
+	var b strings.Builder
+	cerr := ph.caller.wait()
+	ok, failed = sippCounts(ph.caller.out.String())
+	if cerr != nil {
+		fmt.Fprintf(&b, "caller sipp: %v\n%s\n", cerr, tail(ph.caller.out.String(), 1500))
+		ph.callee.cmd.Process.Kill() // it may wait for calls that never come
+	}
+	if err := ph.callee.wait(); err != nil {
+		fmt.Fprintf(&b, "callee sipp: %v\n%s\n", err, tail(ph.callee.out.String(), 1500))
+	}
+	if b.Len() > 0 {
+		logs, _ := filepath.Glob(filepath.Join(ph.dir, "*_errors.log"))
+		for _, l := range logs {
+			e, _ := os.ReadFile(l)
+			fmt.Fprintf(&b, "%s:\n%s\n", filepath.Base(l), tail(string(e), 3000))
+		}
+	}
+	return ok, failed, b.String()
+}
+
+// sipp is one sipp process.
+type sipp struct {
+	cmd *exec.Cmd
+	out strings.Builder
+	err chan error
+}
+
+// startSipp runs sipp in dir with args, a global timeout and no keyboard.
+func startSipp(t *testing.T, dir string, timeout time.Duration, args ...string) *sipp {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout+10*time.Second)
+	s := &sipp{err: make(chan error, 1)}
+	args = append(args, "-nostdin", "-trace_err", "-timeout", fmt.Sprintf("%ds", int(timeout.Seconds())))
+	s.cmd = exec.CommandContext(ctx, "sipp", args...)
+	s.cmd.Dir = dir
+	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.out
+	if err := s.cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	go func() { s.err <- s.cmd.Wait(); cancel() }()
+	t.Cleanup(func() {
+		s.cmd.Process.Kill()
+	})
+	return s
+}
+
+// wait returns sipp's exit status (nil: every call succeeded). It may be
+// called more than once.
+func (s *sipp) wait() error {
+	err := <-s.err
+	s.err <- err
+	return err
+}
+
+func scenario(name string) string {
+	p, err := filepath.Abs(filepath.Join("testdata", name))
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+var sippCount = regexp.MustCompile(`(Successful|Failed) call\s*\|\s*\d+\s*\|\s*(\d+)`)
+
+// sippCounts reads the cumulative successful and failed calls from sipp's
+// final statistics screen.
+func sippCounts(out string) (ok, failed int) {
+	for _, m := range sippCount.FindAllStringSubmatch(out, -1) {
+		n, _ := strconv.Atoi(m[2])
+		if m[1] == "Successful" {
+			ok = n
+		} else {
+			failed = n
+		}
+	}
+	return ok, failed
+}
