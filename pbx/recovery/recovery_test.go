@@ -20,7 +20,7 @@ func call(id string, st sipd.State) sipd.CallRecord {
 		A: sipd.Dialog{CallID: id, LocalTag: "a1", RemoteTag: "a2", LocalURI: "sip:200@10.0.0.1", RemoteURI: "sip:100@10.0.0.1",
 			LocalCSeq: 1, RemoteCSeq: 2, RemoteTarget: "sip:100@10.0.0.5:5060", RouteSet: []string{"sip:p1;lr"},
 			Transport: "UDP", Peer: "10.0.0.5:5060", LocalSDP: []byte("v=0\r\n"), RemoteSDP: []byte("v=0\r\n"), InviteCSeq: 2},
-		B: sipd.Dialog{CallID: "b-" + id, LocalTag: "b1", RemoteTag: "b2", LocalCSeq: 7, InviteCSeq: 1, Transport: "TCP"},
+		B:      sipd.Dialog{CallID: "b-" + id, LocalTag: "b1", RemoteTag: "b2", LocalCSeq: 7, InviteCSeq: 1, Transport: "TCP"},
 		RelayA: netip.MustParseAddrPort("10.0.0.1:20000"), RelayB: netip.MustParseAddrPort("10.0.0.1:20002"),
 		Start: t0, Answer: t0.Add(3 * time.Second), Recorded: "recordings/" + id + ".wav",
 	}
