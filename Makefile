@@ -6,10 +6,10 @@ GO           ?= go
 BUILD        := build
 OCF_ROOT_OUT := $(BUILD)/ocf
 # Agents served by the multi-call binary build/bin/pbxha-ocf (fragments append).
-OCF_AGENTS   := vip
+OCF_AGENTS   := vip fs
 # Debian packages the whole suite needs (fragments append).
 DEB_PACKAGES := iproute2 libxml2-utils strace iputils-ping pacemaker \
-                pacemaker-cli-utils corosync crmsh resource-agents util-linux
+                pacemaker-cli-utils corosync crmsh resource-agents util-linux e2fsprogs
 # Integration targets run by `make test` after the unit tests (fragments append).
 INTEGRATION  :=
 # Benchmark targets run by `make bench` (fragments append).

@@ -11,6 +11,7 @@ import (
 	"sort"
 
 	"pbxha/resource-agents/drbd"
+	"pbxha/resource-agents/fs"
 	"pbxha/resource-agents/ocf"
 	"pbxha/resource-agents/vip"
 )
@@ -18,6 +19,7 @@ import (
 var agents = map[string]*ocf.Agent{
 	"vip":  vip.Agent,
 	"drbd": drbd.Agent,
+	"fs":   fs.Agent,
 }
 
 func main() {

@@ -11,6 +11,7 @@ import (
 
 	"pbxha/internal/netnstest"
 	"pbxha/internal/testenv"
+	"pbxha/resource-agents/ocf/ocftest"
 )
 
 const ipaddr2 = "/usr/lib/ocf/resource.d/heartbeat/IPaddr2"
@@ -28,7 +29,7 @@ func BenchmarkMonitor(b *testing.B) {
 	}
 	a, _ := netnstest.Pair(b, []string{"198.18.1.1/24"}, []string{"198.18.1.2/24"})
 	a.Run(b, "ip", "addr", "add", "198.18.1.50/24", "dev", a.Link)
-	ours := buildAgent(b)
+	_, ours := ocftest.BuildAgent(b, "vip")
 	env := append(os.Environ(), "OCF_RESKEY_ip=198.18.1.50", "OCF_RESKEY_cidr_netmask=24", "OCF_RESKEY_nic=va",
 		"OCF_RESOURCE_INSTANCE=vip", "OCF_RESKEY_CRM_meta_interval=10000", "OCF_RESKEY_CRM_meta_timeout=20000", "HA_RSCTMP="+b.TempDir())
 	for _, agent := range []struct{ name, path, root string }{
@@ -58,23 +59,6 @@ func BenchmarkMonitor(b *testing.B) {
 			})
 		})
 	}
-}
-
-func buildAgent(b *testing.B) string {
-	root := b.TempDir()
-	dir := filepath.Join(root, "resource.d", "pbxha")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		b.Fatal(err)
-	}
-	bin := filepath.Join(root, "pbxha-ocf")
-	if out, err := exec.Command("go", "build", "-o", bin, "pbxha/cmd/pbxha-ocf").CombinedOutput(); err != nil {
-		b.Fatalf("build: %v\n%s", err, out)
-	}
-	agent := filepath.Join(dir, "vip")
-	if err := os.Symlink(bin, agent); err != nil {
-		b.Fatal(err)
-	}
-	return agent
 }
 
 // spawned runs one monitor under strace and counts the programs it

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -25,31 +24,6 @@ func TestMetadata(t *testing.T) {
 	ocftest.ValidateMetadata(t, out.Bytes())
 }
 
-// agentBin builds the multi-call binary into an OCF_ROOT-shaped tree.
-func agentBin(t *testing.T) (ocfRoot, agent string) {
-	t.Helper()
-	ocfRoot = t.TempDir()
-	// ocf-tester also runs the agent as an unprivileged user.
-	for _, d := range []string{filepath.Dir(ocfRoot), ocfRoot} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	dir := filepath.Join(ocfRoot, "resource.d", "pbxha")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(ocfRoot, "pbxha-ocf")
-	if out, err := exec.Command("go", "build", "-o", bin, filepath.Join(ocftest.RepoRoot(t), "cmd", "pbxha-ocf")).CombinedOutput(); err != nil {
-		t.Fatalf("build pbxha-ocf: %v\n%s", err, out)
-	}
-	agent = filepath.Join(dir, "vip")
-	if err := os.Symlink(bin, agent); err != nil {
-		t.Fatal(err)
-	}
-	return ocfRoot, agent
-}
-
 type harness struct {
 	t        *testing.T
 	a, c     netnstest.Host
@@ -62,32 +36,19 @@ func newHarness(t *testing.T) *harness {
 	testenv.RequireRoot(t)
 	testenv.RequireTool(t, "ip", "ping")
 	a, c := netnstest.Pair(t, []string{"198.18.1.1/24", "2001:db8:18::1/64"}, []string{"198.18.1.2/24", "2001:db8:18::2/64"})
-	root, agent := agentBin(t)
+	root, agent := ocftest.BuildAgent(t, "vip")
 	return &harness{t: t, a: a, c: c, ocfRoot: root, agent: agent, stateDir: t.TempDir()}
 }
 
-// op runs an action the way Pacemaker's executor does: parameters as
-// OCF_RESKEY_*, operation meta attributes, in node a's namespace.
+// op runs an action in node a's namespace.
 func (h *harness) op(action string, params map[string]string) (ocf.Status, string) {
 	h.t.Helper()
-	cmd := h.a.Cmd(h.agent, action)
-	cmd.Env = append(os.Environ(), "OCF_ROOT="+h.ocfRoot, "OCF_RESOURCE_INSTANCE=vip1", "HA_RSCTMP="+h.stateDir,
-		"OCF_RESKEY_CRM_meta_timeout=20000")
+	env := map[string]string{"OCF_RESOURCE_INSTANCE": "vip1", "HA_RSCTMP": h.stateDir}
 	for k, v := range params {
-		cmd.Env = append(cmd.Env, k+"="+v)
+		env[k] = v
 	}
-	out, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	if err != nil && !errorAs(err, &ee) {
-		h.t.Fatalf("%s: %v", action, err)
-	}
-	return ocf.Status(cmd.ProcessState.ExitCode()), string(out)
-}
-
-func errorAs(err error, ee **exec.ExitError) bool {
-	e, ok := err.(*exec.ExitError)
-	*ee = e
-	return ok
+	st, out := ocftest.Op(h.t, h.ocfRoot, h.agent, action, env, "ip", "netns", "exec", h.a.NS)
+	return ocf.Status(st), out
 }
 
 func (h *harness) expect(action string, params map[string]string, want ocf.Status, reason string) string {

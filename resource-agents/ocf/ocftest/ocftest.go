@@ -48,3 +48,48 @@ func RepoRoot(t testing.TB) string {
 	}
 	return filepath.Dir(strings.TrimSpace(string(out)))
 }
+
+// BuildAgent builds cmd/pbxha-ocf into a fresh OCF_ROOT-shaped tree and
+// returns the root and the path of the named agent in it. The tree is
+// world-readable: ocf-tester also runs the agent as an unprivileged user.
+func BuildAgent(t testing.TB, name string) (ocfRoot, agent string) {
+	t.Helper()
+	ocfRoot = t.TempDir()
+	for _, d := range []string{filepath.Dir(ocfRoot), ocfRoot} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := filepath.Join(ocfRoot, "resource.d", "pbxha")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(ocfRoot, "pbxha-ocf")
+	if out, err := exec.Command("go", "build", "-o", bin, filepath.Join(RepoRoot(t), "cmd", "pbxha-ocf")).CombinedOutput(); err != nil {
+		t.Fatalf("build pbxha-ocf: %v\n%s", err, out)
+	}
+	agent = filepath.Join(dir, name)
+	if err := os.Symlink(bin, agent); err != nil {
+		t.Fatal(err)
+	}
+	return ocfRoot, agent
+}
+
+// Op runs one action of an agent binary the way Pacemaker's executor does
+// (parameters and meta attributes in the environment) and returns its exit
+// code and combined output. wrap, if not nil, prefixes the command (e.g.
+// "ip netns exec NS").
+func Op(t testing.TB, ocfRoot, agent, action string, env map[string]string, wrap ...string) (int, string) {
+	t.Helper()
+	args := append(append([]string{}, wrap...), agent, action)
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = append(os.Environ(), "OCF_ROOT="+ocfRoot, "OCF_RESKEY_CRM_meta_timeout=20000")
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil && cmd.ProcessState == nil {
+		t.Fatalf("%s %s: %v", agent, action, err)
+	}
+	return cmd.ProcessState.ExitCode(), string(out)
+}
