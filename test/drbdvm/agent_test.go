@@ -26,6 +26,19 @@ func lastScore(t *testing.T, g *Guest) string {
 	return strings.TrimSpace(g.Sh(t, "tail -n 1 /var/log/crm_attribute.log"))
 }
 
+// failover demotes from, promotes to (both through the agent) and checks
+// that to reads the data whose sha256 is want.
+func failover(t *testing.T, clone *Clone, from, to *Guest, want string) {
+	t.Helper()
+	clone.Demote(from)
+	clone.Monitor(from, OCFSuccess)
+	clone.Promote(to)
+	clone.Monitor(to, OCFPromoted)
+	if got := to.Sh(t, readData); got != want {
+		t.Fatalf("%s reads data with sha256 %s after taking over from %s, want %s", to.Name, got, from.Name, want)
+	}
+}
+
 // TestAgentScenarios drives ocf:pbxha:drbd and drbdctl on real DRBD 8.4
 // exactly as Pacemaker and an operator would: probes, start with
 // notifications, initial sync with drbdctl's progress, promotion scores,
@@ -73,7 +86,7 @@ func TestAgentScenarios(t *testing.T) {
 	}
 
 	t.Log("promote A, file system with known data, demote A, promote B, same bytes")
-	clone.Promote(a, OCFSuccess)
+	clone.Promote(a)
 	clone.Monitor(a, OCFPromoted)
 	clone.Monitor(b, OCFSuccess)
 	sum := a.Sh(t, writeKnownData)
@@ -83,12 +96,7 @@ func TestAgentScenarios(t *testing.T) {
 		t.Errorf("demote while mounted must name the mount; stderr: %s", res.Stderr)
 	}
 	a.Sh(t, "umount /mnt")
-	clone.Demote(a, OCFSuccess)
-	clone.Monitor(a, OCFSuccess)
-	clone.Promote(b, OCFSuccess)
-	if got := b.Sh(t, readData); got != sum {
-		t.Fatalf("data read on %s after failover: %s, written on %s: %s", b.Name, got, a.Name, sum)
-	}
+	failover(t, clone, a, b, sum)
 
 	t.Log("cut the link, write on the Primary, reconnect, resync, verify on the other node")
 	c.SetLink(t, a, false)
@@ -105,17 +113,13 @@ func TestAgentScenarios(t *testing.T) {
 		t.Fatalf("drbdctl wait-sync after reconnect: exit %d: %s", res.Status, res.Stderr)
 	}
 	c.AwaitSynced(t, minute)
-	clone.Demote(b, OCFSuccess)
-	clone.Promote(a, OCFSuccess)
-	if got := a.Sh(t, readData); got != sum {
-		t.Fatalf("data on %s after resync: %s, written on %s while cut off: %s", a.Name, got, b.Name, sum)
-	}
+	failover(t, clone, b, a, sum)
 
 	t.Log("split brain: both promoted while cut off, both write, reconnect")
 	c.SetLink(t, b, false)
 	b.AwaitDRBD(t, "cstate", "WFConnection", minute)
 	a.AwaitDRBD(t, "cstate", "WFConnection", minute)
-	clone.Promote(b, OCFSuccess) // B's partition decides alone (no fencing here)
+	clone.Promote(b) // B's partition decides alone (no fencing here)
 	survivor := a.Sh(t, appendData)
 	b.Sh(t, appendData)
 	c.SetLink(t, b, true)
@@ -136,18 +140,14 @@ func TestAgentScenarios(t *testing.T) {
 	}
 
 	t.Log("recovery: B is the victim, with the documented drbdctl commands")
-	clone.Demote(b, OCFSuccess)
+	clone.Demote(b)
 	b.Sh(t, "drbdctl resolve-split-brain --resource "+Resource+" --discard-my-data")
 	a.Sh(t, "drbdctl resolve-split-brain --resource "+Resource+" --keep-my-data")
 	b.Sh(t, "drbdctl wait-sync --resource "+Resource+" --timeout 2m --progress never")
 	c.AwaitSynced(t, minute)
-	clone.Demote(a, OCFSuccess)
-	clone.Promote(b, OCFSuccess)
-	if got := b.Sh(t, readData); got != survivor {
-		t.Fatalf("after recovery %s reads %s, want the survivor's %s", b.Name, got, survivor)
-	}
+	failover(t, clone, a, b, survivor)
 
-	clone.Demote(b, OCFSuccess)
+	clone.Demote(b)
 	clone.Stop(a, b)
 	clone.Probe(a, OCFNotRunning)
 	clone.Probe(b, OCFNotRunning)

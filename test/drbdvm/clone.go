@@ -90,31 +90,36 @@ func (c *Clone) Stop(guests ...*Guest) {
 	c.notify(Notification{Type: "post", Operation: "stop", Stop: guests})
 }
 
-// Promote promotes g (pre/post promote notifications) and returns how long
-// the promote action itself took; it fails the test unless it exits want.
-func (c *Clone) Promote(g *Guest, want int) time.Duration {
+// Promote promotes g between pre and post promote notifications and fails
+// the test unless the agent succeeds.
+func (c *Clone) Promote(g *Guest) {
 	c.t.Helper()
-	c.notify(Notification{Type: "pre", Operation: "promote", Promote: []*Guest{g}})
-	start := time.Now()
-	c.Op(g, "promote", 0, want, nil)
-	took := time.Since(start)
-	if want == OCFSuccess {
-		c.promoted = append(c.promoted, g)
-	}
-	c.notify(Notification{Type: "post", Operation: "promote", Promote: []*Guest{g}})
-	return took
+	c.transition(g, "promote", func() { c.promoted = append(c.promoted, g) })
 }
 
 // Demote demotes g like Promote promotes it.
-func (c *Clone) Demote(g *Guest, want int) time.Duration {
+func (c *Clone) Demote(g *Guest) {
 	c.t.Helper()
-	c.notify(Notification{Type: "pre", Operation: "demote", Demote: []*Guest{g}})
-	start := time.Now()
-	c.Op(g, "demote", 0, want, nil)
-	took := time.Since(start)
-	if want == OCFSuccess {
+	c.transition(g, "demote", func() {
 		c.promoted = slices.DeleteFunc(c.promoted, func(x *Guest) bool { return x == g })
+	})
+}
+
+// transition runs a promote or demote on g, wrapped in its notifications,
+// and records the new role with done.
+func (c *Clone) transition(g *Guest, op string, done func()) {
+	c.t.Helper()
+	notification := func(typ string) Notification {
+		n := Notification{Type: typ, Operation: op}
+		if op == "promote" {
+			n.Promote = []*Guest{g}
+		} else {
+			n.Demote = []*Guest{g}
+		}
+		return n
 	}
-	c.notify(Notification{Type: "post", Operation: "demote", Demote: []*Guest{g}})
-	return took
+	c.notify(notification("pre"))
+	c.Op(g, op, 0, OCFSuccess, nil)
+	done()
+	c.notify(notification("post"))
 }
