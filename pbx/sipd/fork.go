@@ -125,9 +125,11 @@ func (c *Call) startBranch(b store.Binding, offer []byte) (*branch, error) {
 	return br, nil
 }
 
-// forward passes a branch's responses to the call until its transaction
-// ends. A 2xx that arrives after the call stopped listening (another branch
-// won, the caller cancelled) is acknowledged and hung up.
+// forward passes a branch's responses to the call until the final one.
+// A 2xx that arrives after the call stopped listening (another branch
+// won, the caller cancelled) is acknowledged and hung up. Retransmitted
+// 2xx come through OnRetransmission (startBranch), so nothing waits here
+// for the 32 s the transaction stays in the Accepted state.
 func (c *Call) forward(br *branch, events chan<- branchEvent, quit <-chan struct{}) {
 	for {
 		select {
@@ -137,15 +139,17 @@ func (c *Call) forward(br *branch, events chan<- branchEvent, quit <-chan struct
 				if res.IsSuccess() {
 					c.dismiss(br, res)
 				}
-				continue
 			default:
-			}
-			select {
-			case events <- branchEvent{br: br, res: res}:
-			case <-quit:
-				if res.IsSuccess() {
-					c.dismiss(br, res)
+				select {
+				case events <- branchEvent{br: br, res: res}:
+				case <-quit:
+					if res.IsSuccess() {
+						c.dismiss(br, res)
+					}
 				}
+			}
+			if !res.IsProvisional() {
+				return
 			}
 		case <-br.tx.Done():
 			select {

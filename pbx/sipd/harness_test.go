@@ -235,17 +235,19 @@ func (p *phone) do(req *sip.Request, pw string) *sip.Response {
 // register sends a REGISTER for p with the given Expires and credentials.
 func (p *phone) register(expires int, pw string) *sip.Response {
 	p.t.Helper()
-	req := sip.NewRequest(sip.REGISTER, p.uri(""))
-	req.Recipient.User = ""
-	to := &sip.ToHeader{Address: p.uri(p.ext)}
-	from := &sip.FromHeader{Address: p.uri(p.ext), Params: sip.NewParams()}
-	from.Params.Add("tag", sip.GenerateTagN(8))
-	req.AppendHeader(to)
-	req.AppendHeader(from)
-	req.AppendHeader(p.contact())
+	req := p.registerRequest(p.ext)
 	req.AppendHeader(sip.NewHeader("Expires", fmt.Sprint(expires)))
 	req.AppendHeader(sip.NewHeader("User-Agent", "testphone-"+p.ext))
 	return p.do(req, pw)
 }
 
-func netDial(addr string) (net.Conn, error) { return net.Dial("udp", addr) }
+// registerRequest is a REGISTER of p's contact for user.
+func (p *phone) registerRequest(user string) *sip.Request {
+	req := sip.NewRequest(sip.REGISTER, p.uri(""))
+	from := &sip.FromHeader{Address: p.uri(user), Params: sip.NewParams()}
+	from.Params.Add("tag", sip.GenerateTagN(8))
+	req.AppendHeader(&sip.ToHeader{Address: p.uri(user)})
+	req.AppendHeader(from)
+	req.AppendHeader(p.contact())
+	return req
+}

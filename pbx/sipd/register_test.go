@@ -2,10 +2,12 @@ package sipd
 
 import (
 	"context"
+	"net"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 )
 
@@ -58,10 +60,7 @@ func TestRegister(t *testing.T) {
 func TestRegisterChallenges(t *testing.T) {
 	p := startPBX(t, nil)
 	ph := newPhone(t, "100", p.addr)
-	req := sip.NewRequest(sip.REGISTER, ph.uri(""))
-	req.AppendHeader(&sip.ToHeader{Address: ph.uri("100")})
-	req.AppendHeader(ph.contact())
-	res, err := ph.cli.Do(context.Background(), req)
+	res, err := ph.cli.Do(context.Background(), ph.registerRequest("100"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,10 +75,7 @@ func TestRegisterChallenges(t *testing.T) {
 func TestRegisterOtherUser(t *testing.T) {
 	p := startPBX(t, nil)
 	ph := newPhone(t, "100", p.addr)
-	req := sip.NewRequest(sip.REGISTER, ph.uri(""))
-	req.AppendHeader(&sip.ToHeader{Address: ph.uri("200")})
-	req.AppendHeader(ph.contact())
-	if res := ph.do(req, "pw100"); res.StatusCode != sip.StatusForbidden {
+	if res := ph.do(ph.registerRequest("200"), "pw100"); res.StatusCode != sip.StatusForbidden {
 		t.Fatalf("status %d, want 403", res.StatusCode)
 	}
 }
@@ -117,7 +113,7 @@ func TestListenRefusesWildcard(t *testing.T) {
 // must answer 4xx or drop them, and keep serving.
 func TestHostileInput(t *testing.T) {
 	p := startPBX(t, nil)
-	conn, err := netDial(p.addr)
+	conn, err := net.Dial("udp", p.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,5 +162,42 @@ func TestBehindNAT(t *testing.T) {
 		if got := behindNAT(req, c); got != tc.want {
 			t.Errorf("%s: behindNAT = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestRegisterTCP registers over TCP; the binding records the transport.
+func TestRegisterTCP(t *testing.T) {
+	p := startPBX(t, nil)
+	ph := newPhone(t, "100", p.addr)
+	req := ph.registerRequest("100")
+	req.Recipient.UriParams = sip.NewParams()
+	req.Recipient.UriParams.Add("transport", "tcp")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := ph.cli.Do(ctx, req)
+	if err == nil && res.StatusCode == sip.StatusUnauthorized {
+		res, err = ph.cli.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: "100", Password: "pw100"})
+	}
+	if err != nil || res.StatusCode != sip.StatusOK {
+		t.Fatalf("REGISTER over TCP: %v %v", res, err)
+	}
+	bs, err := p.store.Lookup(ctx, "100", time.Now())
+	if err != nil || len(bs) != 1 || bs[0].Transport != "TCP" {
+		t.Fatalf("bindings = %+v, %v", bs, err)
+	}
+}
+
+// TestDraining: while stopping, new registrations and calls get 503 and
+// health checks still get 200.
+func TestDraining(t *testing.T) {
+	p := startPBX(t, nil)
+	ph := newPhone(t, "100", p.addr)
+	p.srv.drain.Store(true)
+	if res := ph.register(3600, "pw100"); res.StatusCode != sip.StatusServiceUnavailable {
+		t.Fatalf("REGISTER while draining: %d, want 503", res.StatusCode)
+	}
+	res, err := ph.cli.Do(context.Background(), sip.NewRequest(sip.OPTIONS, ph.uri("")))
+	if err != nil || res.StatusCode != sip.StatusOK {
+		t.Fatalf("OPTIONS while draining: %v %v", res, err)
 	}
 }
