@@ -300,7 +300,7 @@ func runCalls(t *testing.T, p *pbxUnderTest, calls, rate int, hold time.Duration
 	if err := os.Symlink("/usr/share/sip-tester/g711a.pcap", filepath.Join(dir, "g711a.pcap")); err != nil {
 		t.Fatal(err)
 	}
-	limit := 5*time.Minute + time.Duration(calls/rate)*time.Second
+	limit := time.Minute + 2*time.Duration(calls/rate)*time.Second + hold
 	callee := startSipp(t, dir, limit, "-sf", scenario("callee.xml"), "-i", "127.0.0.1",
 		"-p", fmt.Sprint(calleeSIP), "-mp", fmt.Sprint(calleeRTP), "-rtp_echo", "-m", fmt.Sprint(calls))
 	media := "nortp"
