@@ -6,7 +6,7 @@ GO           ?= go
 BUILD        := build
 OCF_ROOT_OUT := $(BUILD)/ocf
 # Agents served by the multi-call binary build/bin/pbxha-ocf (fragments append).
-OCF_AGENTS   := vip fs
+OCF_AGENTS   := vip fs pbx
 # Debian packages the whole suite needs (fragments append).
 DEB_PACKAGES := iproute2 libxml2-utils strace iputils-ping pacemaker \
                 pacemaker-cli-utils corosync crmsh resource-agents util-linux e2fsprogs

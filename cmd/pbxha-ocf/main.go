@@ -13,6 +13,7 @@ import (
 	"pbxha/resource-agents/drbd"
 	"pbxha/resource-agents/fs"
 	"pbxha/resource-agents/ocf"
+	"pbxha/resource-agents/pbx"
 	"pbxha/resource-agents/vip"
 )
 
@@ -20,6 +21,7 @@ var agents = map[string]*ocf.Agent{
 	"vip":  vip.Agent,
 	"drbd": drbd.Agent,
 	"fs":   fs.Agent,
+	"pbx":  pbx.Agent,
 }
 
 func main() {
