@@ -25,6 +25,7 @@ import (
 	"syscall"
 	"time"
 
+	"pbxha/internal/sipprobe"
 	"pbxha/resource-agents/ocf"
 )
 
@@ -148,7 +149,7 @@ func sameProgram(exe, bin string) bool {
 
 func start(e *ocf.Env) error {
 	if _, ok := running(e); ok {
-		if _, err := options(e.Ctx, e.String("listen"), 2*time.Second); err == nil {
+		if _, err := sipprobe.Options(e.Ctx, e.String("listen"), 2*time.Second); err == nil {
 			return nil
 		}
 	}
@@ -266,7 +267,7 @@ func monitor(e *ocf.Env) error {
 	if !ok {
 		return ocf.NotRunning
 	}
-	line, err := options(e.Ctx, e.String("listen"), 2*time.Second)
+	line, err := sipprobe.Options(e.Ctx, e.String("listen"), 2*time.Second)
 	if err != nil {
 		return ocf.Fail(ocf.ErrGeneric, "pbx (pid %d) is running but SIP does not answer: %v", pid, err)
 	}

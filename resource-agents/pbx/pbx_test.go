@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"pbxha/internal/sipprobe"
 	"pbxha/internal/testenv"
 	"pbxha/resource-agents/ocf"
 	"pbxha/resource-agents/ocf/ocftest"
@@ -103,7 +104,7 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("no daemon after start (pid %d)", first)
 	}
 	// Ready means answering: an OPTIONS right after start gets 200.
-	if line, err := options(t.Context(), f.params["OCF_RESKEY_listen"], 2*time.Second); err != nil || !strings.HasPrefix(line, "SIP/2.0 200") {
+	if line, err := sipprobe.Options(t.Context(), f.params["OCF_RESKEY_listen"], 2*time.Second); err != nil || !strings.HasPrefix(line, "SIP/2.0 200") {
 		t.Fatalf("OPTIONS after start: %q %v", line, err)
 	}
 	f.expect("monitor", nil, ocf.Success, "")

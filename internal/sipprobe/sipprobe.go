@@ -1,4 +1,7 @@
-package pbx
+// Package sipprobe asks a SIP server whether it answers: one OPTIONS over
+// UDP, the check phones, proxies and load balancers make. Agents and the lab
+// use it in-process, so a probe spawns nothing.
+package sipprobe
 
 import (
 	"bytes"
@@ -17,10 +20,9 @@ func token() string {
 	return hex.EncodeToString(b)
 }
 
-// options sends one SIP OPTIONS over UDP to addr and returns the status
-// line of the answer. It is the check a phone's or a proxy's health probe
-// makes, done in-process so a monitor spawns nothing.
-func options(ctx context.Context, addr string, wait time.Duration) (string, error) {
+// Options sends one SIP OPTIONS over UDP to addr and returns the status
+// line of the answer ("SIP/2.0 200 OK"), waiting at most wait.
+func Options(ctx context.Context, addr string, wait time.Duration) (string, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "udp", addr)
 	if err != nil {
@@ -32,7 +34,7 @@ func options(ctx context.Context, addr string, wait time.Duration) (string, erro
 		deadline = d
 	}
 	_ = c.SetDeadline(deadline)
-	callID := token() + "@pbxha-ocf"
+	callID := token() + "@pbxha"
 	req := fmt.Sprintf("OPTIONS sip:%s SIP/2.0\r\n"+
 		"Via: SIP/2.0/UDP %s;branch=z9hG4bK%s;rport\r\n"+
 		"Max-Forwards: 70\r\n"+
@@ -40,7 +42,7 @@ func options(ctx context.Context, addr string, wait time.Duration) (string, erro
 		"To: <sip:%s>\r\n"+
 		"Call-ID: %s\r\n"+
 		"CSeq: 1 OPTIONS\r\n"+
-		"User-Agent: pbxha-ocf\r\n"+
+		"User-Agent: pbxha\r\n"+
 		"Content-Length: 0\r\n\r\n",
 		addr, c.LocalAddr(), token(), token(), addr, callID)
 	if _, err := c.Write([]byte(req)); err != nil {
