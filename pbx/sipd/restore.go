@@ -116,8 +116,10 @@ func (s *Server) afterRestore(ctx context.Context, restored, hangups []*Call, o 
 	}
 	if o.Reinvite {
 		for _, c := range restored {
-			go c.reofferLeg(Caller)
-			go c.reofferLeg(Callee)
+			go func() { // one offer at a time per call (RFC 3261 14.2)
+				c.reofferLeg(Caller)
+				c.reofferLeg(Callee)
+			}()
 		}
 	}
 	s.watchRTP(ctx, restored, o.RTPTimeout)

@@ -31,7 +31,8 @@ func restart(t *testing.T, p *pbx) (killed time.Time, took time.Duration) {
 // TestKillRestart: calls with RTP flowing survive a kill -9 of the PBX and
 // an immediate restart: RTP is relayed again on every call, in-dialog
 // requests after the restart (BYE from either side, a re-INVITE for hold)
-// are answered and relayed, sipp counts no failed call, every CDR covers
+// are answered and relayed, --recover-reinvite re-offers each leg its
+// description with a new o= version, sipp counts no failed call, every CDR covers
 // the whole call, and the journal holds no call once they are over.
 func TestKillRestart(t *testing.T) {
 	testenv.RequireTool(t, "sipp")
@@ -40,14 +41,16 @@ func TestKillRestart(t *testing.T) {
 	const hold = 8 * time.Second
 	for _, tc := range []struct {
 		name, caller, callee, hangup string
+		args                         []string // pbx run flags
 	}{
-		{"caller hangs up", "caller.xml", "callee.xml", "caller"},
-		{"callee hangs up", "caller-waits.xml", "callee-hangs-up.xml", "callee"},
-		{"caller holds then hangs up", "caller-hold.xml", "callee-hold.xml", "caller"},
+		{"caller hangs up", "caller.xml", "callee.xml", "caller", nil},
+		{"callee hangs up", "caller-waits.xml", "callee-hangs-up.xml", "callee", nil},
+		{"caller holds then hangs up", "caller-hold.xml", "callee-hold.xml", "caller", nil},
+		{"both legs re-INVITEd with fresh SDP", "caller-reinvited.xml", "callee-reinvited.xml", "caller", []string{"--recover-reinvite"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			calleeSIP := freePort(t, 1)
-			p := newPBX(t, []string{"100", "200"}, "200", "127.0.0.1:"+itoa(calleeSIP))
+			p := newPBX(t, []string{"100", "200"}, "200", "127.0.0.1:"+itoa(calleeSIP), tc.args...)
 			p.start(t)
 			ph := calls(t, p, calleeSIP, tc.caller, tc.callee, n, 25, hold)
 			p.waitConfirmed(t, n, 30*time.Second)
