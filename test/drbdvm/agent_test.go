@@ -122,9 +122,16 @@ func TestAgentScenarios(t *testing.T) {
 	clone.Promote(b) // B's partition decides alone (no fencing here)
 	survivor := a.Sh(t, appendData)
 	b.Sh(t, appendData)
+	for _, g := range c.Guests() {
+		g.Sh(t, "drbdctl watch -r "+Resource+" >/tmp/watch.log 2>&1 & echo $! >/run/watch.pid")
+	}
 	c.SetLink(t, b, true)
 	for _, g := range c.Guests() {
 		g.AwaitDRBD(t, "cstate", "StandAlone", minute)
+		watch := g.Sh(t, "kill $(cat /run/watch.pid); cat /tmp/watch.log")
+		if !strings.Contains(watch, "helper split-brain") || !strings.Contains(watch, "StandAlone") {
+			t.Errorf("%s: drbdctl watch did not report the split-brain helper and StandAlone:\n%s", g.Name, watch)
+		}
 		st := g.Exec(t, "drbdctl status -r "+Resource)
 		t.Logf("%s: drbdctl status (exit %d):\n%s%s", g.Name, st.Status, st.Stdout, st.Stderr)
 		if !strings.Contains(st.Stdout+st.Stderr, "StandAlone") || !strings.Contains(st.Stdout+st.Stderr, "resolve-split-brain") {
