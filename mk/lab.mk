@@ -2,15 +2,17 @@
 .PHONY: lab lab-down bench-vip bench-failover
 BENCHES += bench-vip bench-failover
 
-# Leaves the cluster running with ocf:pbxha:vip serving 198.18.0.50.
+# Leaves the cluster running with the PBX stack (fs, vip, pbx) on 198.18.0.50.
 lab: deps build
-	build/bin/pbxha-lab up --config test/lab/config/vip.crm
+	build/bin/pbxha-lab up --config test/lab/config/pbx.crm
 	@test/lab/on pbxha-n1 crm_mon --one-shot
 	@echo
-	@echo "The VIP answers the client:"; ip netns exec pbxha-c1 ping -c 2 -W 2 198.18.0.50 | tail -2
+	@echo "The PBX answers the client on the VIP:"; build/bin/pbxha-lab sip-ping
 	@echo
 	@echo "A shell on a node (crm_mon, crm, cibadmin work there):  test/lab/on pbxha-n1"
 	@echo "The client namespace:                                   test/lab/on pbxha-c1 ping 198.18.0.50"
+	@echo "SIP OPTIONS from the client:                            build/bin/pbxha-lab sip-ping"
+	@echo "The PBX CLI on the active node:                         test/lab/on NODE $(CURDIR)/build/bin/pbx status --data /var/lib/pbxha-lab/srv"
 	@echo "Hard-kill / revive a node:                              build/bin/pbxha-lab kill pbxha-n1; build/bin/pbxha-lab revive pbxha-n1"
 	@echo "Tear it all down:                                       make lab-down"
 

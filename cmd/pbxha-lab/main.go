@@ -18,6 +18,7 @@ import (
 func main() {
 	self, _ := os.Executable()
 	defaultAgent := filepath.Join(filepath.Dir(self), "pbxha-ocf")
+	defaultPBX := filepath.Join(filepath.Dir(self), "pbx")
 	nodeArg := func(c *cli.Context) (string, error) {
 		if c.NArg() != 1 {
 			return "", fmt.Errorf("give one node name (%v)", lab.Nodes)
@@ -33,10 +34,12 @@ func main() {
 				Usage: "build the lab (replacing any previous one) and wait for a quorate cluster",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "agent-bin", Value: defaultAgent, Usage: "the pbxha-ocf binary the nodes serve as ocf:pbxha:*"},
+					&cli.StringFlag{Name: "pbx", Value: defaultPBX, Usage: "the pbx binary: the lab gets a data volume initialised for it (\"\" for none)"},
 					&cli.StringFlag{Name: "config", Usage: "crm configuration file to load once the cluster is up"},
 				},
 				Action: func(c *cli.Context) error {
-					if err := lab.Up(c.Context, lab.Binaries{LabBin: self, AgentBin: c.String("agent-bin")}, os.Stdout); err != nil {
+					bins := lab.Binaries{LabBin: self, AgentBin: c.String("agent-bin"), PBX: c.String("pbx")}
+					if err := lab.Up(c.Context, bins, os.Stdout); err != nil {
 						return err
 					}
 					if f := c.String("config"); f != "" {
@@ -52,6 +55,21 @@ func main() {
 							return err
 						}
 					}
+					return nil
+				},
+			},
+			{
+				Name: "sip-ping", Usage: "send one SIP OPTIONS from the client namespace and print the answer", ArgsUsage: "[IP:PORT]",
+				Action: func(c *cli.Context) error {
+					target := lab.VIP.String() + ":5060"
+					if c.NArg() > 0 {
+						target = c.Args().First()
+					}
+					line, err := lab.SIPPing(c.Context, target)
+					if err != nil {
+						return err
+					}
+					fmt.Printf("%s answers: %s\n", target, line)
 					return nil
 				},
 			},

@@ -11,13 +11,20 @@ import (
 type Failover struct {
 	Resource  string
 	From, To  string
-	Recovery  time.Duration // kill -> first client reply from the VIP after the outage
+	Recovery  time.Duration // kill -> first client reply after the outage
 	StartExec time.Duration // the start operation's own run time on the new node (Pacemaker's exec-time)
 }
 
+// Probes for MeasureFailover: ICMP echo to the VIP, or SIP OPTIONS to the
+// PBX on it.
+var (
+	PingVIP = func() (Probe, error) { return StartProber(VIP.String()) }
+	SIPVIP  = func() (Probe, error) { return StartSIPProber(VIP.String() + ":5060") }
+)
+
 // MeasureFailover hard-kills the node running resource, measures from the
-// client when the VIP answers again, and revives the node.
-func MeasureFailover(ctx context.Context, resource string) (Failover, error) {
+// client when the service answers again (per startProbe), and revives the node.
+func MeasureFailover(ctx context.Context, resource string, startProbe func() (Probe, error)) (Failover, error) {
 	f := Failover{Resource: resource}
 	c, err := WaitCluster(ctx, Nodes[0], 60*time.Second, func(c *Cluster) bool {
 		r, ok := c.Resource(resource)
@@ -29,13 +36,13 @@ func MeasureFailover(ctx context.Context, resource string) (Failover, error) {
 	r, _ := c.Resource(resource)
 	f.From = r.Node()
 
-	p, err := StartProber(VIP.String())
+	p, err := startProbe()
 	if err != nil {
 		return f, err
 	}
 	defer p.Stop()
 	if err := waitFor(ctx, 5*time.Second, func() bool { return len(p.Replies()) >= 5 }); err != nil {
-		return f, fmt.Errorf("VIP %s does not answer the client before the kill (on %s); ping said:\n%s", VIP, f.From, p.Output())
+		return f, fmt.Errorf("the service on %s does not answer the client before the kill (on %s): %s", VIP, f.From, p.Output())
 	}
 	kill := time.Now()
 	if err := KillNode(f.From); err != nil {
@@ -55,7 +62,7 @@ func MeasureFailover(ctx context.Context, resource string) (Failover, error) {
 		rec, ok := Recovery(p.Replies(), kill)
 		return ok && rec > 0 && time.Since(kill) > rec+300*time.Millisecond
 	}); err != nil {
-		return f, fmt.Errorf("VIP did not answer again after %s took over", f.To)
+		return f, fmt.Errorf("the service did not answer again after %s took over: %s", f.To, p.Output())
 	}
 	f.Recovery, _ = Recovery(p.Replies(), kill)
 	if ops, err := Operations(ctx, f.To, resource); err == nil {

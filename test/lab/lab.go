@@ -13,14 +13,18 @@ import (
 )
 
 // Binaries are the programs the lab runs: LabBin (pbxha-lab, whose hidden
-// init command is each node's PID 1) and AgentBin (pbxha-ocf, served on
-// every node as ocf:pbxha:*).
+// init command is each node's PID 1), AgentBin (pbxha-ocf, served on every
+// node as ocf:pbxha:*) and, optionally, PBX (pbx: then the lab gets a data
+// volume initialised for it; ocf:pbxha:pbx runs the pbx beside AgentBin).
 type Binaries struct {
-	LabBin, AgentBin string
+	LabBin, AgentBin, PBX string
 }
 
 func (b *Binaries) absolute() error {
-	for _, p := range []*string{&b.LabBin, &b.AgentBin} {
+	for _, p := range []*string{&b.LabBin, &b.AgentBin, &b.PBX} {
+		if p == &b.PBX && *p == "" {
+			continue
+		}
 		abs, err := filepath.Abs(*p)
 		if err != nil {
 			return err
@@ -53,6 +57,15 @@ func Up(ctx context.Context, bins Binaries, w io.Writer) error {
 	fmt.Fprintf(w, "lab: network %s, nodes %s, client %s\n", SwitchNS, strings.Join(Nodes, " "), ClientNS)
 	if err := buildTopology(); err != nil {
 		return err
+	}
+	if bins.PBX != "" {
+		if err := os.MkdirAll(StateDir, 0o755); err != nil {
+			return err
+		}
+		if err := setupDisk(bins.PBX); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "lab: PBX volume %s (ext4, pbx init done), mounted by ocf:pbxha:fs on %s\n", DiskLink, DataDir)
 	}
 	for _, n := range Nodes {
 		if err := prepareNode(n); err != nil {
@@ -87,6 +100,9 @@ func Down() error {
 		}
 	}
 	errs = append(errs, removeTopology()...)
+	if err := removeDisk(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := os.RemoveAll(StateDir); err != nil {
 		errs = append(errs, err)
 	}
