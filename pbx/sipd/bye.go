@@ -57,6 +57,10 @@ func (c *Call) hangup(target Side, by string) {
 	}
 	var byes []*sip.Request
 	c.mu.Lock()
+	if c.rec.State == Ended {
+		c.mu.Unlock()
+		return
+	}
 	for _, sd := range sides {
 		bye, err := c.dialog(sd).request(s.endpoint(), sip.BYE, 0, nil)
 		if err != nil {

@@ -73,7 +73,8 @@ func (c *Call) ring(req *sip.Request, tx sip.ServerTransaction, bindings []store
 				ev.br.done = true
 				f.add(nil, ev.res.StatusCode)
 			}
-		case <-cancelled:
+		case <-cancelled: // sipgo answered the CANCEL and the INVITE (487)
+			go absorbAck(tx)
 			c.cancelBranches(branches)
 			c.finish(store.Cancelled, sip.StatusRequestTerminated, "caller")
 			return

@@ -54,6 +54,7 @@ func (s *Server) Restore(ctx context.Context, recs []CallRecord, o RestoreOption
 	if o.RTPTimeout <= 0 {
 		o.RTPTimeout = 30 * time.Second
 	}
+	began := time.Now()
 	mr, _ := s.cfg.Media.(MediaRestorer)
 	var restored, hangups []*Call
 	var errs []error
@@ -77,6 +78,8 @@ func (s *Server) Restore(ctx context.Context, recs []CallRecord, o RestoreOption
 			restored = append(restored, c)
 		}
 	}
+	s.log.Info("calls restored", "restored", len(restored), "to hang up", len(hangups),
+		"ended", len(recs)-len(restored)-len(hangups), "took", time.Since(began))
 	go s.afterRestore(ctx, restored, hangups, o)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("sipd: restore: %w", err)
