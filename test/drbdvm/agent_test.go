@@ -61,7 +61,7 @@ func TestAgentScenarios(t *testing.T) {
 		t.Errorf("score with Inconsistent data: last crm_attribute call %q, want --promotion --delete", got)
 	}
 	a.AwaitDRBD(t, "cstate", "Connected", minute)
-	clone.Op(a, "promote", 0, 1, nil) // refused: no UpToDate data, never forced
+	clone.Op(a, "promote", 0, OCFErrGeneric, nil) // refused: no UpToDate data, never forced
 	if role := strings.TrimSpace(a.Sh(t, "drbdadm role "+Resource)); role != "Secondary/Secondary" {
 		t.Fatalf("after a refused promote: role %q", role)
 	}
@@ -91,7 +91,7 @@ func TestAgentScenarios(t *testing.T) {
 	clone.Monitor(b, OCFSuccess)
 	sum := a.Sh(t, writeKnownData)
 	a.Sh(t, "mount -t ext4 "+Device+" /mnt")
-	res = clone.Op(a, "demote", 0, 1, nil)
+	res = clone.Op(a, "demote", 0, OCFErrGeneric, nil)
 	if !strings.Contains(res.Stderr, "/mnt") {
 		t.Errorf("demote while mounted must name the mount; stderr: %s", res.Stderr)
 	}

@@ -9,6 +9,7 @@ import (
 // OCF exit codes the scenarios expect.
 const (
 	OCFSuccess    = 0
+	OCFErrGeneric = 1
 	OCFNotRunning = 7
 	OCFPromoted   = 8
 )

@@ -35,7 +35,7 @@ func TestGenConfigFencing(t *testing.T) {
 		t.Errorf("drbdctl primary without an outdated peer: exit %d, want 9 (ErrPeerNotOutdated)", res.Status)
 	}
 	clone := NewClone(t, pbxDRBD)
-	promote := clone.Op(b, "promote", 0, 1, nil)
+	promote := clone.Op(b, "promote", 0, OCFErrGeneric, nil)
 	if !strings.Contains(promote.Stderr, "outdated") {
 		t.Errorf("agent promote refusal does not say the peer is not outdated: %s", promote.Stderr)
 	}
