@@ -9,7 +9,8 @@
 //	srv, _ := sipd.New(sipd.Config{..., Observer: j})
 //	srv.Restore(ctx, rep.Calls, sipd.RestoreOptions{})
 //
-// A call's state is one record (the latest supersedes the earlier ones);
+// A call's state is one record from its answer on (the latest supersedes
+// the earlier ones);
 // Ended writes the journal's End record, so compaction drops the call and
 // the journal holds only the calls that are up.
 package recovery
@@ -97,8 +98,14 @@ func decode(c journal.Call) (sipd.CallRecord, error) {
 	return rec, fmt.Errorf("call %s: no call record", c.ID)
 }
 
-// Changed makes rec durable; it returns once the record is on disk.
+// Changed makes rec durable; it returns once the record is on disk. Calls
+// not yet answered are not journaled: restoring cannot carry them on (the
+// caller's INVITE transaction dies with the PBX), and skipping them keeps
+// an fsync off the ringing path.
 func (j *Journal) Changed(rec sipd.CallRecord) error {
+	if rec.State < sipd.Answered {
+		return nil
+	}
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("recovery: encode call %s: %w", rec.ID, err)

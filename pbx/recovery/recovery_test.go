@@ -51,8 +51,9 @@ func TestReplay(t *testing.T) {
 			[]sipd.CallRecord{call("x", sipd.Confirmed)}},
 		{"ended calls are not restored", []op{{rec: call("x", sipd.Confirmed)}, {rec: call("y", sipd.Confirmed)}, {rec: call("x", sipd.Confirmed), ended: true}},
 			[]sipd.CallRecord{call("y", sipd.Confirmed)}},
-		{"order of first appearance", []op{{rec: call("b", sipd.Early)}, {rec: call("a", sipd.Early)}, {rec: call("b", sipd.Confirmed)}},
-			[]sipd.CallRecord{call("b", sipd.Confirmed), call("a", sipd.Early)}},
+		{"order of first appearance", []op{{rec: call("b", sipd.Answered)}, {rec: call("a", sipd.Answered)}, {rec: call("b", sipd.Confirmed)}},
+			[]sipd.CallRecord{call("b", sipd.Confirmed), call("a", sipd.Answered)}},
+		{"ringing calls are not journaled", []op{{rec: call("r", sipd.Trying)}, {rec: call("r", sipd.Early)}}, nil},
 		{"nothing", nil, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -20,23 +20,35 @@ type phones struct {
 	echo           *echoPhone
 }
 
-// calls starts a callee sipp answering with callee (a testdata scenario),
-// then a caller sipp placing n calls with caller at rate per second, each
-// staying up hold (sipp -d) before its scripted hang-up.
-func calls(t *testing.T, p *pbx, calleeSIP int, caller, callee string, n, rate int, hold time.Duration) *phones {
+// load is the calls a caller sipp places: n calls with the caller
+// scenario at rate per second (at most limit at once, 0: no limit), each
+// staying up hold (sipp -d) before its scripted hang-up; a callee sipp
+// answers them with the callee scenario.
+type load struct {
+	caller, callee string
+	n, rate, limit int
+	hold           time.Duration
+}
+
+// calls starts the callee sipp on port calleeSIP, then the caller sipp.
+func calls(t *testing.T, p *pbx, calleeSIP int, l load) *phones {
 	t.Helper()
 	ph := &phones{dir: t.TempDir(), echo: newEchoPhone(t)}
-	writePCAP(t, filepath.Join(ph.dir, "audio.pcap"), hold+30*time.Second)
-	limit := 2*hold + time.Minute
-	ms := fmt.Sprint(hold.Milliseconds())
-	ph.callee = startSipp(t, ph.dir, limit, "-sf", scenario(callee), "-i", "127.0.0.1", "-p", fmt.Sprint(calleeSIP),
-		"-mp", fmt.Sprint(freePort(t, 4)), "-key", "echo_port", fmt.Sprint(ph.echo.port()), "-m", fmt.Sprint(n), "-d", ms)
+	writePCAP(t, filepath.Join(ph.dir, "audio.pcap"), l.hold+30*time.Second)
+	limit := 2*l.hold + time.Minute + time.Duration(l.n/20)*time.Second // 20 calls/s on a loaded machine
+	ms := fmt.Sprint(l.hold.Milliseconds())
+	ph.callee = startSipp(t, ph.dir, limit, "-sf", scenario(l.callee), "-i", "127.0.0.1", "-p", fmt.Sprint(calleeSIP),
+		"-mp", fmt.Sprint(freePort(t, 4)), "-key", "echo_port", fmt.Sprint(ph.echo.port()), "-m", fmt.Sprint(l.n), "-d", ms)
 	inf := filepath.Join(ph.dir, "calls.csv")
 	if err := os.WriteFile(inf, []byte("SEQUENTIAL\n100;200;[authentication username=100 password=pw100]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ph.caller = startSipp(t, ph.dir, limit, p.addr, "-sf", scenario(caller), "-inf", inf, "-i", "127.0.0.1",
-		"-p", fmt.Sprint(freePort(t, 1)), "-mp", fmt.Sprint(freePort(t, 4)), "-m", fmt.Sprint(n), "-r", fmt.Sprint(rate), "-d", ms)
+	args := []string{p.addr, "-sf", scenario(l.caller), "-inf", inf, "-i", "127.0.0.1", "-p", fmt.Sprint(freePort(t, 1)),
+		"-mp", fmt.Sprint(freePort(t, 4)), "-m", fmt.Sprint(l.n), "-r", fmt.Sprint(l.rate), "-d", ms}
+	if l.limit > 0 {
+		args = append(args, "-l", fmt.Sprint(l.limit))
+	}
+	ph.caller = startSipp(t, ph.dir, limit, args...)
 	return ph
 }
 
