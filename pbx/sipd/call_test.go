@@ -270,3 +270,21 @@ func TestInDialogUnknown(t *testing.T) {
 		t.Fatalf("BYE for unknown dialog: %d", res.StatusCode)
 	}
 }
+
+// TestRetransmitted2xxReACKed: a callee that sends its 2xx again (its ACK
+// was lost, as far as it knows) gets the ACK again.
+func TestRetransmitted2xxReACKed(t *testing.T) {
+	p := startPBX(t, nil)
+	a := registered(t, p, "100")
+	cb := registered(t, p, "200").answer(answerMode{code: sip.StatusOK, resend: true})
+	oc := a.dial("200", "pw100", offerSDP(6000, "sendrecv"))
+	if res := oc.wait(0); res.StatusCode != sip.StatusOK {
+		t.Fatalf("call: %d", res.StatusCode)
+	}
+	oc.ack()
+	eventually(t, "two ACKs at the callee", func() bool { return cb.count(&cb.acks) == 2 })
+	acks := cb.acks
+	if acks[0].CSeq().SeqNo != acks[1].CSeq().SeqNo || acks[0].CallID().Value() != acks[1].CallID().Value() {
+		t.Fatalf("ACKs differ: %v / %v", acks[0].CSeq(), acks[1].CSeq())
+	}
+}

@@ -18,8 +18,9 @@ func offerSDP(port int, dir string) []byte {
 
 // answerMode is how a callee phone answers INVITEs.
 type answerMode struct {
-	code  int           // final status (0: never answer, wait for CANCEL)
-	delay time.Duration // ringing time before the final response
+	code   int           // final status (0: never answer, wait for CANCEL)
+	delay  time.Duration // ringing time before the final response
+	resend bool          // send the 2xx a second time, as a UAS does until it gets the ACK
 }
 
 // callee records what a phone receives as the called party.
@@ -84,7 +85,7 @@ func (c *callee) onInvite(p *phone, req *sip.Request, tx sip.ServerTransaction) 
 	c.mu.Lock()
 	c.invites = append(c.invites, req)
 	c.mu.Unlock()
-	reply := func(code int, body []byte) {
+	reply := func(code int, body []byte) *sip.Response {
 		res := sip.NewResponseFromRequest(req, code, "", body)
 		res.To().Params.Add("tag", c.tag) // replaces sipgo's random tag
 		if code < 300 {
@@ -92,6 +93,7 @@ func (c *callee) onInvite(p *phone, req *sip.Request, tx sip.ServerTransaction) 
 		}
 		setBody(res, body)
 		tx.Respond(res)
+		return res
 	}
 	if inDialog(req) { // re-INVITE: answer the hold/resume offer in kind
 		dir := "sendrecv"
@@ -120,7 +122,11 @@ func (c *callee) onInvite(p *phone, req *sip.Request, tx sip.ServerTransaction) 
 	if c.mode.code == sip.StatusOK {
 		body = offerSDP(7000, "sendrecv")
 	}
-	reply(c.mode.code, body)
+	res := reply(c.mode.code, body)
+	if c.mode.resend {
+		time.Sleep(100 * time.Millisecond)
+		tx.Respond(res)
+	}
 }
 
 // outCall is the caller's side of a call placed by a test phone.
