@@ -66,6 +66,7 @@ type Call struct {
 	acked    chan struct{} // closed when the caller ACKs the 2xx
 	reoffer  bool          // a re-INVITE is in progress
 	answered *branch       // the callee leg that answered
+	firstLeg string        // Call-ID of the first callee leg tried
 }
 
 // record returns a copy of the call's state.
@@ -104,6 +105,10 @@ func (c *Call) finish(disposition string, status int, hangup string) {
 	c.rec.State = Ended
 	rec := c.record()
 	relay := c.relay
+	bCallID := rec.B.CallID
+	if bCallID == "" {
+		bCallID = c.firstLeg
+	}
 	c.mu.Unlock()
 
 	c.srv.calls.remove(c)
@@ -114,7 +119,7 @@ func (c *Call) finish(disposition string, status int, hangup string) {
 	}
 	c.srv.cfg.Observer.Ended(rec.ID)
 	cdr := store.CDR{
-		Caller: rec.Caller, Callee: rec.Callee, ACallID: rec.ID, BCallID: rec.B.CallID,
+		Caller: rec.Caller, Callee: rec.Callee, ACallID: rec.ID, BCallID: bCallID,
 		Start: rec.Start, Answer: rec.Answer, End: time.Now(),
 		Disposition: disposition, SIPStatus: status, HangupSide: hangup,
 	}

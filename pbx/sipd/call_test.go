@@ -151,7 +151,8 @@ func TestCallFailures(t *testing.T) {
 				t.Fatalf("status %d %s, want %d", res.StatusCode, res.Reason, tc.want)
 			}
 			if tc.disp != "" {
-				if c := lastCDR(t, p); c.Disposition != tc.disp || c.SIPStatus != tc.want {
+				if c := lastCDR(t, p); c.Disposition != tc.disp || c.SIPStatus != tc.want ||
+					c.BCallID != cb.last(&cb.invites).CallID().Value() {
 					t.Fatalf("CDR = %+v", c)
 				}
 			}

@@ -47,6 +47,9 @@ func (c *Call) ring(req *sip.Request, tx sip.ServerTransaction, bindings []store
 			continue
 		}
 		branches = append(branches, br)
+		if c.firstLeg == "" {
+			c.firstLeg = br.d.CallID // the CDR's callee Call-ID if none answers
+		}
 		go c.forward(br, events, quit)
 	}
 	var f failures
