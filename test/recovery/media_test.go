@@ -120,19 +120,24 @@ func (e *echoPhone) run() {
 // restart.
 type streamGap struct {
 	src   netip.AddrPort
-	gap   time.Duration // silence around the kill: last packet before it to first after
+	gap   time.Duration // longest silence ending within the 2 s after the kill
 	after int           // packets after the kill
 }
 
-// gaps reports, per stream, the silence that spans the moment killed.
+// gaps reports, per stream, the outage the kill caused: the longest
+// silence between packets that ends within 2 s after killed (a packet the
+// dying process relayed just after the kill signal was sent does not hide
+// the outage that follows it).
 func (e *echoPhone) gaps(killed time.Time) []streamGap {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var out []streamGap
 	for src, ts := range e.seen {
 		g := streamGap{src: src}
-		if i, _ := slices.BinarySearchFunc(ts, killed, time.Time.Compare); i > 0 && i < len(ts) {
-			g.gap, g.after = ts[i].Sub(ts[i-1]), len(ts)-i
+		i, _ := slices.BinarySearchFunc(ts, killed, time.Time.Compare)
+		g.after = len(ts) - i
+		for i = max(i, 1); i < len(ts) && ts[i].Sub(killed) <= 2*time.Second; i++ {
+			g.gap = max(g.gap, ts[i].Sub(ts[i-1]))
 		}
 		out = append(out, g)
 	}
