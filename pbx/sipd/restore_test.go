@@ -1,0 +1,200 @@
+package sipd
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"pbxha/pbx/store"
+)
+
+// restoringMedia is fakeMedia that can also take back a journaled relay.
+type restoringMedia struct{ fakeMedia }
+
+func (m *restoringMedia) Restore(rec CallRecord) (Relay, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.open++
+	return &fakeRelay{m: &m.fakeMedia, base: rec.RelayA.Port()}, nil
+}
+
+// rawPhone is a UDP socket that speaks SIP as text, so the test sees every
+// header the PBX built from the restored dialog state.
+type rawPhone struct {
+	t    *testing.T
+	conn *net.UDPConn
+}
+
+func newRawPhone(t *testing.T) *rawPhone {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &rawPhone{t: t, conn: c}
+}
+
+func (p *rawPhone) addr() string { return p.conn.LocalAddr().String() }
+
+func (p *rawPhone) send(to string, msg string) {
+	p.t.Helper()
+	ua, err := net.ResolveUDPAddr("udp", to)
+	if err == nil {
+		_, err = p.conn.WriteToUDP([]byte(strings.ReplaceAll(msg, "\n", "\r\n")), ua)
+	}
+	if err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// recv returns the next message, skipping provisional responses.
+func (p *rawPhone) recv() (sip.Message, *net.UDPAddr) {
+	p.t.Helper()
+	buf := make([]byte, 8192)
+	for {
+		p.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, src, err := p.conn.ReadFromUDP(buf)
+		if err != nil {
+			p.t.Fatalf("phone %s: %v", p.addr(), err)
+		}
+		m, err := sip.ParseMessage(buf[:n])
+		if err != nil {
+			p.t.Fatalf("phone %s: parse: %v", p.addr(), err)
+		}
+		if res, ok := m.(*sip.Response); ok && res.IsProvisional() {
+			continue
+		}
+		return m, src
+	}
+}
+
+// answer sends a 200 to req, echoing its transaction headers.
+func (p *rawPhone) answer(req *sip.Request, to *net.UDPAddr) {
+	p.t.Helper()
+	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+	p.send(to.String(), strings.ReplaceAll(res.String(), "\r\n", "\n"))
+}
+
+// restoredCall is a confirmed call as a journal would hold it: the caller
+// leg's peer and the callee leg's first route are the two raw phones, the
+// callee's remote target is unreachable (so requests must follow the route
+// set), and both legs have CSeqs well past their initial values.
+func restoredCall(caller, callee *rawPhone) CallRecord {
+	answer := time.Now().Add(-time.Minute).Truncate(time.Millisecond)
+	return CallRecord{ID: "a-restored@test", Caller: "100", Callee: "200", State: Confirmed,
+		A: Dialog{CallID: "a-restored@test", LocalTag: "pbx-a", RemoteTag: "phone-a", LocalURI: "sip:200@127.0.0.1",
+			RemoteURI: "sip:100@127.0.0.1", LocalCSeq: 7, RemoteCSeq: 20, RemoteTarget: "sip:100@" + caller.addr(),
+			Transport: "UDP", Peer: caller.addr()},
+		B: Dialog{CallID: "b-restored@test", LocalTag: "pbx-b", RemoteTag: "phone-b", LocalURI: "sip:100@127.0.0.1",
+			RemoteURI: "sip:200@127.0.0.1", LocalCSeq: 41, RemoteCSeq: 3, RemoteTarget: "sip:200@127.0.0.2:9",
+			RouteSet: []string{"sip:" + callee.addr() + ";lr"}, Transport: "UDP"},
+		RelayA: netip.MustParseAddrPort("127.0.0.1:41000"), RelayB: netip.MustParseAddrPort("127.0.0.1:41002"),
+		Start: answer.Add(-5 * time.Second), Answer: answer,
+	}
+}
+
+// bye is an in-dialog BYE from a phone, as its dialog sees it.
+func bye(from *rawPhone, pbx, callID, fromTag, toTag string, cseq uint32) string {
+	return fmt.Sprintf(`BYE sip:%s SIP/2.0
+Via: SIP/2.0/UDP %s;branch=z9hG4bK-%s-%d
+From: <sip:x@127.0.0.1>;tag=%s
+To: <sip:y@127.0.0.1>;tag=%s
+Call-ID: %s
+CSeq: %d BYE
+Max-Forwards: 70
+Content-Length: 0
+
+`, pbx, from.addr(), fromTag, cseq, fromTag, toTag, callID, cseq)
+}
+
+// TestRestoredDialogs: after Restore, in-dialog requests from either
+// phone are answered and reach the other phone built from the restored
+// state alone: next CSeq, our tags, the route set, the CDR keeping the
+// original answer time; stale CSeqs and unknown tags are refused.
+func TestRestoredDialogs(t *testing.T) {
+	type leg struct{ callID, localTag, remoteTag string }
+	for _, tc := range []struct {
+		name     string
+		fromA    bool   // the caller sends it
+		cseq     uint32 // CSeq of the phone's request
+		want     int    // the sender's response
+		relayed  string // the other leg's expected "Call-ID CSeq From-tag To-tag Route"
+		hangupBy string
+	}{
+		{"caller hangs up", true, 21, 200, "b-restored@test 42 pbx-b phone-b <sip:CALLEE;lr>", "caller"},
+		{"callee hangs up", false, 4, 200, "a-restored@test 8 pbx-a phone-a ", "callee"},
+		{"caller's stale CSeq", true, 20, 500, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := startPBX(t, func(c *Config) { c.Media = &restoringMedia{} })
+			caller, callee := newRawPhone(t), newRawPhone(t)
+			rec := restoredCall(caller, callee)
+			if err := p.srv.Restore(context.Background(), []CallRecord{rec}, RestoreOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			from, to, l := caller, callee, leg{rec.A.CallID, rec.A.RemoteTag, rec.A.LocalTag}
+			if !tc.fromA {
+				from, to, l = callee, caller, leg{rec.B.CallID, rec.B.RemoteTag, rec.B.LocalTag}
+			}
+			from.send(p.addr, bye(from, p.addr, l.callID, l.localTag, l.remoteTag, tc.cseq))
+			m, _ := from.recv()
+			if res, ok := m.(*sip.Response); !ok || res.StatusCode != tc.want {
+				t.Fatalf("sender got %s, want %d", firstLine(m), tc.want)
+			}
+			if tc.relayed == "" {
+				if n := len(p.srv.Calls()); n != 1 {
+					t.Fatalf("%d calls after a refused BYE, want the call still up", n)
+				}
+				return
+			}
+			m, src := to.recv()
+			req, ok := m.(*sip.Request)
+			if !ok || req.Method != sip.BYE {
+				t.Fatalf("other phone got %s, want a BYE", firstLine(m))
+			}
+			ft, _ := req.From().Params.Get("tag")
+			tt, _ := req.To().Params.Get("tag")
+			route := ""
+			if r := req.GetHeader("Route"); r != nil {
+				route = r.Value()
+			}
+			got := fmt.Sprintf("%s %d %s %s %s", req.CallID().Value(), req.CSeq().SeqNo, ft, tt, route)
+			if want := strings.ReplaceAll(tc.relayed, "CALLEE", callee.addr()); got != want {
+				t.Fatalf("relayed BYE %q, want %q\n%s", got, want, req)
+			}
+			to.answer(req, src)
+			cdr := waitCDR(t, p)
+			if !cdr.Answer.Equal(rec.Answer) || cdr.HangupSide != tc.hangupBy || cdr.Duration() < time.Minute {
+				t.Fatalf("CDR %+v, want answer %v kept and hung up by %s", cdr, rec.Answer, tc.hangupBy)
+			}
+		})
+	}
+}
+
+// waitCDR waits for the one CDR of the test's call.
+func waitCDR(t *testing.T, p *pbx) store.CDR {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		cs, err := p.store.CDRs(context.Background(), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cs) == 1 {
+			return cs[0]
+		}
+	}
+	t.Fatal("no CDR within 5 s")
+	return store.CDR{}
+}
+
+func firstLine(m sip.Message) string {
+	line, _, _ := strings.Cut(m.String(), "\r\n")
+	return line
+}
