@@ -17,19 +17,25 @@ import (
 	"pbxha/pbx/store"
 )
 
-// restart kills the running pbx with SIGKILL and starts it again at once
-// on the same data directory and address. It returns when the kill was
-// sent and how long the new process took to answer.
-func restart(t *testing.T, p *pbx) (killed time.Time, took time.Duration) {
+// restart kills the running pbx with SIGKILL (or stops it with SIGTERM,
+// as Pacemaker moving it does) and starts it again at once on the same
+// data directory and address. It returns when the signal was sent and how
+// long the new process took to answer.
+func restart(t *testing.T, p *pbx, graceful bool) (killed time.Time, took time.Duration) {
 	t.Helper()
 	killed = time.Now()
-	p.kill(t)
+	if graceful {
+		p.stop(t)
+	} else {
+		p.kill(t)
+	}
 	p.start(t)
 	return killed, time.Since(p.started)
 }
 
 // TestKillRestart: calls with RTP flowing survive a kill -9 of the PBX and
-// an immediate restart: RTP is relayed again on every call, in-dialog
+// an immediate restart (and a graceful stop and start as well): RTP is
+// relayed again on every call, in-dialog
 // requests after the restart (BYE from either side, a re-INVITE for hold)
 // are answered and relayed, --recover-reinvite re-offers each leg its
 // description with a new o= version, sipp counts no failed call, every CDR covers
@@ -42,11 +48,13 @@ func TestKillRestart(t *testing.T) {
 	for _, tc := range []struct {
 		name, caller, callee, hangup string
 		args                         []string // pbx run flags
+		graceful                     bool     // SIGTERM instead of SIGKILL
 	}{
-		{"caller hangs up", "caller.xml", "callee.xml", "caller", nil},
-		{"callee hangs up", "caller-waits.xml", "callee-hangs-up.xml", "callee", nil},
-		{"caller holds then hangs up", "caller-hold.xml", "callee-hold.xml", "caller", nil},
-		{"both legs re-INVITEd with fresh SDP", "caller-reinvited.xml", "callee-reinvited.xml", "caller", []string{"--recover-reinvite"}},
+		{"caller hangs up", "caller.xml", "callee.xml", "caller", nil, false},
+		{"callee hangs up", "caller-waits.xml", "callee-hangs-up.xml", "callee", nil, false},
+		{"caller holds then hangs up", "caller-hold.xml", "callee-hold.xml", "caller", nil, false},
+		{"both legs re-INVITEd with fresh SDP", "caller-reinvited.xml", "callee-reinvited.xml", "caller", []string{"--recover-reinvite"}, false},
+		{"SIGTERM instead of kill -9", "caller.xml", "callee.xml", "caller", nil, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			calleeSIP := freePort(t, 1)
@@ -55,7 +63,7 @@ func TestKillRestart(t *testing.T) {
 			ph := calls(t, p, calleeSIP, load{caller: tc.caller, callee: tc.callee, n: n, rate: 25, hold: hold})
 			p.waitConfirmed(t, n, 30*time.Second)
 			time.Sleep(time.Second) // RTP flowing through every relay
-			killed, took := restart(t, p)
+			killed, took := restart(t, p, tc.graceful)
 			if up := len(p.waitConfirmed(t, n, time.Second)); up != n {
 				t.Fatalf("%d calls restored, want %d", up, n)
 			}
@@ -89,7 +97,7 @@ func checkMedia(t *testing.T, e *echoPhone, killed time.Time, n int) {
 		gaps = append(gaps, g.gap)
 	}
 	slices.Sort(gaps)
-	t.Logf("RTP gap across kill -9 + restart, %d calls: min %v, median %v, max %v", n,
+	t.Logf("RTP gap across the restart, %d calls: min %v, median %v, max %v", n,
 		gaps[0].Round(time.Millisecond), gaps[n/2].Round(time.Millisecond), gaps[n-1].Round(time.Millisecond))
 }
 
