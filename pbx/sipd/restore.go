@@ -172,7 +172,7 @@ func (s *Server) watchRTP(ctx context.Context, calls []*Call, timeout time.Durat
 func (c *Call) reofferLeg(side Side) {
 	s := c.srv
 	c.mu.Lock()
-	if c.rec.State != Confirmed || c.reoffer {
+	if c.rec.State != Confirmed || c.reoffer || c.relay == nil { // ended, busy, or shutting down
 		c.mu.Unlock()
 		return
 	}
