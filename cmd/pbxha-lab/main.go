@@ -39,6 +39,13 @@ func main() {
 				},
 				Action: func(c *cli.Context) error {
 					bins := lab.Binaries{LabBin: self, AgentBin: c.String("agent-bin"), PBX: c.String("pbx")}
+					ctx, cancel := context.WithTimeout(c.Context, 2*time.Second)
+					unlock, err := lab.Lock(ctx)
+					cancel()
+					if err != nil {
+						return err
+					}
+					defer unlock()
 					if err := lab.Up(c.Context, bins, os.Stdout); err != nil {
 						return err
 					}
@@ -73,7 +80,19 @@ func main() {
 					return nil
 				},
 			},
-			{Name: "down", Usage: "kill all nodes and remove the lab's namespaces and state", Action: func(*cli.Context) error { return lab.Down() }},
+			{
+				Name: "down", Usage: "kill all nodes and remove the lab's namespaces and state",
+				Action: func(c *cli.Context) error {
+					ctx, cancel := context.WithTimeout(c.Context, 2*time.Second)
+					defer cancel()
+					unlock, err := lab.Lock(ctx)
+					if err != nil {
+						return err
+					}
+					defer unlock()
+					return lab.Down()
+				},
+			},
 			{
 				Name: "status", Usage: "show the cluster as a node sees it", ArgsUsage: "[NODE]",
 				Action: func(c *cli.Context) error {

@@ -43,7 +43,9 @@ func setupDisk(pbxBin string) error {
 	if err := os.Symlink(dev, DiskLink); err != nil {
 		return err
 	}
-	script := fmt.Sprintf("mount %s %s && %s init --data %s && umount %s", dev, DataDir, pbxBin, DataDir, DataDir)
+	// Digest challenges MD5 first: sipp (and many phones) answer only the first.
+	script := fmt.Sprintf(`mount %[1]s %[2]s && %[3]s init --data %[2]s && printf '%[4]s\n' > %[2]s/pbx.json; rc=$?; umount %[2]s; exit $rc`,
+		dev, DataDir, pbxBin, `{"digest_algorithms": ["MD5", "SHA-256"]}`)
 	if err := sh("unshare", "--mount", "--propagation", "private", "sh", "-c", script); err != nil {
 		return fmt.Errorf("initialise the PBX volume: %w", err)
 	}

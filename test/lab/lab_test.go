@@ -30,10 +30,15 @@ func upLab(t *testing.T, ctx context.Context) Binaries {
 	testenv.RequireRoot(t)
 	testenv.RequireTool(t, "corosync", "pacemakerd", "crm", "crm_mon", "nsenter", "ping", "losetup", "mkfs.ext4")
 	bins := buildBinaries(t)
+	unlock, err := Lock(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		if err := Down(); err != nil {
 			t.Errorf("lab down: %v", err)
 		}
+		unlock()
 	})
 	if err := Up(ctx, bins, testWriter{t}); err != nil {
 		t.Fatal(err)
