@@ -289,3 +289,33 @@ func TestRetransmitted2xxReACKed(t *testing.T) {
 		t.Fatalf("ACKs differ: %v / %v", acks[0].CSeq(), acks[1].CSeq())
 	}
 }
+
+// TestEarlyMedia: a callee's 183 with SDP reaches the caller anchored on
+// the relay, and the answer that follows keeps the same relay port.
+func TestEarlyMedia(t *testing.T) {
+	p := startPBX(t, nil)
+	a := registered(t, p, "100")
+	registered(t, p, "200").answer(answerMode{code: sip.StatusOK, delay: 100 * time.Millisecond, early: true})
+	oc := a.dial("200", "pw100", offerSDP(6000, "sendrecv"))
+	res := oc.wait(0)
+	if res.StatusCode != sip.StatusOK || oc.early == nil {
+		t.Fatalf("call: %d, 183 seen: %v", res.StatusCode, oc.early != nil)
+	}
+	early, answer := string(oc.early.Body()), string(res.Body())
+	if !strings.Contains(early, "m=audio 4000") || strings.Contains(early, " 7000 ") {
+		t.Fatalf("183 SDP not anchored:\n%s", early)
+	}
+	if mline(early) != mline(answer) {
+		t.Fatalf("183 and 200 point at different relay ports: %q vs %q", mline(early), mline(answer))
+	}
+	oc.ack()
+}
+
+func mline(sdp string) string {
+	for _, l := range strings.Split(sdp, "\r\n") {
+		if strings.HasPrefix(l, "m=audio") {
+			return l
+		}
+	}
+	return ""
+}

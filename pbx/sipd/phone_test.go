@@ -21,6 +21,7 @@ type answerMode struct {
 	code   int           // final status (0: never answer, wait for CANCEL)
 	delay  time.Duration // ringing time before the final response
 	resend bool          // send the 2xx a second time, as a UAS does until it gets the ACK
+	early  bool          // send 183 Session Progress with SDP instead of 180
 }
 
 // callee records what a phone receives as the called party.
@@ -105,7 +106,11 @@ func (c *callee) onInvite(p *phone, req *sip.Request, tx sip.ServerTransaction) 
 	}
 	cancelled := make(chan struct{})
 	tx.OnCancel(func(*sip.Request) { close(cancelled) })
-	reply(sip.StatusRinging, nil)
+	if c.mode.early {
+		reply(sip.StatusSessionInProgress, offerSDP(7000, "sendrecv"))
+	} else {
+		reply(sip.StatusRinging, nil)
+	}
 	var timeout <-chan time.Time
 	if c.mode.code != 0 {
 		timeout = time.After(c.mode.delay)
@@ -136,6 +141,7 @@ type outCall struct {
 	tx          sip.ClientTransaction
 	final       *sip.Response
 	provisional []int
+	early       *sip.Response // the last 183 received
 	cseq        uint32 // last in-dialog CSeq sent
 }
 
@@ -175,6 +181,9 @@ func (oc *outCall) wait(stopAt int) *sip.Response {
 		case res := <-oc.tx.Responses():
 			if res.IsProvisional() {
 				oc.provisional = append(oc.provisional, res.StatusCode)
+				if res.StatusCode == sip.StatusSessionInProgress {
+					oc.early = res
+				}
 				if stopAt != 0 && res.StatusCode >= stopAt {
 					return res
 				}
