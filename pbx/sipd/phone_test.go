@@ -142,7 +142,7 @@ type outCall struct {
 	final       *sip.Response
 	provisional []int
 	early       *sip.Response // the last 183 received
-	cseq        uint32 // last in-dialog CSeq sent
+	cseq        uint32        // last in-dialog CSeq sent
 }
 
 // dial sends an INVITE, answering a 407 with pw; read its responses with wait.
