@@ -319,3 +319,31 @@ func mline(sdp string) string {
 	}
 	return ""
 }
+
+// TestCallToTCPPhone: the callee registered over TCP; the INVITE and the
+// BYE reach it over the connection it registered on.
+func TestCallToTCPPhone(t *testing.T) {
+	p := startPBX(t, nil)
+	a := registered(t, p, "100")
+	b := newPhone(t, "200", p.addr)
+	req := b.registerRequest("200")
+	req.Recipient.UriParams = sip.NewParams()
+	req.Recipient.UriParams.Add("transport", "tcp")
+	if res := b.do(req, "pw200"); res.StatusCode != sip.StatusOK {
+		t.Fatalf("register over TCP: %d", res.StatusCode)
+	}
+	cb := b.answer(answerMode{code: sip.StatusOK})
+	oc := a.dial("200", "pw100", offerSDP(6000, "sendrecv"))
+	if res := oc.wait(0); res.StatusCode != sip.StatusOK {
+		t.Fatalf("call: %d %s", res.StatusCode, res.Reason)
+	}
+	oc.ack()
+	if inv := cb.last(&cb.invites); inv.Transport() != "TCP" {
+		t.Fatalf("INVITE reached the callee over %s", inv.Transport())
+	}
+	eventually(t, "callee ACKed", func() bool { return cb.count(&cb.acks) == 1 })
+	if res := oc.do(sip.BYE, nil); res.StatusCode != sip.StatusOK {
+		t.Fatalf("BYE: %d", res.StatusCode)
+	}
+	eventually(t, "BYE over TCP", func() bool { return cb.count(&cb.byes) == 1 })
+}
