@@ -50,6 +50,12 @@ func (s *Server) inDialogRequest(req *sip.Request, tx sip.ServerTransaction) (*C
 // hangup sends BYE on the target leg (on both when the PBX itself ends the
 // call) and finishes the call.
 func (c *Call) hangup(target Side, by string) {
+	c.hangupAs(target, by, store.Answered, sip.StatusOK)
+}
+
+// hangupAs is hangup with the CDR's disposition and SIP status (restore.go:
+// calls ended after a restart).
+func (c *Call) hangupAs(target Side, by, disposition string, status int) {
 	s := c.srv
 	sides := []Side{target}
 	if by == "pbx" {
@@ -73,5 +79,5 @@ func (c *Call) hangup(target Side, by string) {
 	for _, b := range byes {
 		go s.send(b)
 	}
-	c.finish(store.Answered, sip.StatusOK, by)
+	c.finish(disposition, status, by)
 }
