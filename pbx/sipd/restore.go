@@ -128,11 +128,9 @@ func (s *Server) afterRestore(ctx context.Context, restored, hangups []*Call, o 
 	s.watchRTP(ctx, restored, o.RTPTimeout)
 }
 
-// end hangs up both legs with disposition: finish writes the CDR first, so
-// hangup only sends the BYEs (its own finish is then a no-op).
+// end hangs up both legs, with disposition in the CDR.
 func (c *Call) end(disposition string, status int) {
-	c.finish(disposition, status, "pbx")
-	c.hangup(Caller, "pbx")
+	c.hangupAs(Caller, "pbx", disposition, status)
 }
 
 // watchRTP ends each call of calls that no RTP arrived for within timeout,
