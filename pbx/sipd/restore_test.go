@@ -14,15 +14,30 @@ import (
 	"pbxha/pbx/store"
 )
 
-// restoringMedia is fakeMedia that can also take back a journaled relay.
-type restoringMedia struct{ fakeMedia }
+// restoringMedia is fakeMedia that can also take back a journaled relay;
+// its restored relays last saw RTP at lastRTP (zero: they report none).
+type restoringMedia struct {
+	fakeMedia
+	lastRTP time.Time
+}
 
 func (m *restoringMedia) Restore(rec CallRecord) (Relay, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.open++
-	return &fakeRelay{m: &m.fakeMedia, base: rec.RelayA.Port()}, nil
+	r := &fakeRelay{m: &m.fakeMedia, base: rec.RelayA.Port()}
+	if m.lastRTP.IsZero() {
+		return r, nil
+	}
+	return clockedRelay{r, m.lastRTP}, nil
 }
+
+type clockedRelay struct {
+	*fakeRelay
+	last time.Time
+}
+
+func (r clockedRelay) LastRTP() time.Time { return r.last }
 
 // rawPhone is a UDP socket that speaks SIP as text, so the test sees every
 // header the PBX built from the restored dialog state.
@@ -197,4 +212,46 @@ func waitCDR(t *testing.T, p *pbx) store.CDR {
 func firstLine(m sip.Message) string {
 	line, _, _ := strings.Cut(m.String(), "\r\n")
 	return line
+}
+
+// TestRestoreHangsUp: a restored call that cannot go on is hung up with a
+// BYE to each phone, built from the restored dialogs, and a CDR saying why.
+func TestRestoreHangsUp(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		state State
+		media *restoringMedia
+		disp  string
+	}{
+		{"answered, never acknowledged", Answered, &restoringMedia{}, store.Failed},
+		{"no RTP since the restart", Confirmed, &restoringMedia{lastRTP: time.Now().Add(-time.Hour)}, DispositionRTPTimeout},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := startPBX(t, func(c *Config) { c.Media = tc.media })
+			caller, callee := newRawPhone(t), newRawPhone(t)
+			rec := restoredCall(caller, callee)
+			rec.State = tc.state
+			if err := p.srv.Restore(context.Background(), []CallRecord{rec}, RestoreOptions{RTPTimeout: 200 * time.Millisecond}); err != nil {
+				t.Fatal(err)
+			}
+			for _, ph := range []struct {
+				phone  *rawPhone
+				callID string
+				cseq   uint32
+			}{{caller, rec.A.CallID, rec.A.LocalCSeq + 1}, {callee, rec.B.CallID, rec.B.LocalCSeq + 1}} {
+				m, src := ph.phone.recv()
+				req, ok := m.(*sip.Request)
+				if !ok || req.Method != sip.BYE || req.CallID().Value() != ph.callID || req.CSeq().SeqNo != ph.cseq {
+					t.Fatalf("phone got %s, want BYE %s CSeq %d", firstLine(m), ph.callID, ph.cseq)
+				}
+				ph.phone.answer(req, src)
+			}
+			if cdr := waitCDR(t, p); cdr.Disposition != tc.disp || cdr.HangupSide != "pbx" || !cdr.Answer.Equal(rec.Answer) {
+				t.Fatalf("CDR %+v, want %q hung up by pbx", cdr, tc.disp)
+			}
+			if n := len(p.srv.Calls()); n != 0 {
+				t.Fatalf("%d calls left", n)
+			}
+		})
+	}
 }

@@ -129,7 +129,8 @@ func liveCalls(t *testing.T, p *pbx) int {
 // last record (a torn write) and one byte of another call's last record
 // flips. The restart reports both, never refuses to start, and every other
 // call carries on; the two damaged calls fall back to their previous
-// record (answered, not yet confirmed) and are hung up with FAILED CDRs.
+// record (answered, not yet confirmed) and are hung up, with BYEs to both
+// phones and FAILED CDRs.
 func TestTornJournal(t *testing.T) {
 	testenv.RequireTool(t, "sipp")
 	testenv.Slow(t)
@@ -159,6 +160,9 @@ func TestTornJournal(t *testing.T) {
 	ok, failed, _ := ph.wait(t)
 	if ok != n-2 || failed != 2 {
 		t.Fatalf("sipp: %d ok, %d failed, want %d ok and 2 failed (the damaged calls)", ok, failed, n-2)
+	}
+	if ok, failed := ph.calleeCounts(); ok != n || failed != 0 {
+		t.Fatalf("callee sipp: %d ok, %d failed, want every call ended by a BYE (the damaged ones by the PBX's)", ok, failed)
 	}
 	var answered []string
 	for _, c := range p.cdrs(t, n) {

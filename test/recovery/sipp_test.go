@@ -76,6 +76,10 @@ func (ph *phones) wait(t *testing.T) (ok, failed int, problems string) {
 	return ok, failed, b.String()
 }
 
+// calleeCounts are the callee sipp's successful and failed calls (after
+// wait).
+func (ph *phones) calleeCounts() (ok, failed int) { return sippCounts(ph.callee.out.String()) }
+
 // sipp is one sipp process.
 type sipp struct {
 	cmd *exec.Cmd
