@@ -255,3 +255,71 @@ func TestRestoreHangsUp(t *testing.T) {
 		})
 	}
 }
+
+// sdpFrom is a phone's or the PBX's description: origin version v, audio
+// on port, optional direction attribute.
+func sdpFrom(user string, v, port int, dir string) string {
+	s := fmt.Sprintf("v=0\no=%s 1 %d IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio %d RTP/AVP 8\na=rtpmap:8 PCMA/8000\n", user, v, port)
+	if dir != "" {
+		s += "a=" + dir + "\n"
+	}
+	return s
+}
+
+// TestRestoredReinvite: the callee puts a restored call on hold. The
+// caller gets a re-INVITE built from the restored caller leg (next CSeq,
+// our tags, the relay's address in an SDP whose o= version follows the
+// journaled one), then the PBX's ACK; the callee gets the answer, also
+// with its leg's next o= version.
+func TestRestoredReinvite(t *testing.T) {
+	p := startPBX(t, func(c *Config) { c.Media = &restoringMedia{} })
+	caller, callee := newRawPhone(t), newRawPhone(t)
+	rec := restoredCall(caller, callee)
+	rec.A.LocalSDP, rec.B.LocalSDP = []byte(sdpFrom("pbxha", 5, 41000, "")), []byte(sdpFrom("pbxha", 9, 41002, ""))
+	if err := p.srv.Restore(context.Background(), []CallRecord{rec}, RestoreOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	offer := sdpFrom("phoneb", 2, 7000, "sendonly")
+	callee.send(p.addr, fmt.Sprintf(`INVITE sip:%s SIP/2.0
+Via: SIP/2.0/UDP %s;branch=z9hG4bK-hold
+From: <sip:200@127.0.0.1>;tag=phone-b
+To: <sip:100@127.0.0.1>;tag=pbx-b
+Call-ID: b-restored@test
+CSeq: 4 INVITE
+Contact: <sip:200@%s>
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: %d
+
+%s`, p.addr, callee.addr(), callee.addr(), len(strings.ReplaceAll(offer, "\n", "\r\n")), offer))
+
+	m, src := caller.recv()
+	req, ok := m.(*sip.Request)
+	if !ok || req.Method != sip.INVITE {
+		t.Fatalf("caller got %s, want the re-INVITE", firstLine(m))
+	}
+	ft, _ := req.From().Params.Get("tag")
+	tt, _ := req.To().Params.Get("tag")
+	body := string(req.Body())
+	if req.CallID().Value() != rec.A.CallID || req.CSeq().SeqNo != 8 || ft != "pbx-a" || tt != "phone-a" ||
+		!strings.Contains(body, "o=pbxha 1 6 IN IP4") || !strings.Contains(body, "m=audio 41000 ") || !strings.Contains(body, "a=sendonly") {
+		t.Fatalf("re-INVITE to the caller:\n%s", req)
+	}
+	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", []byte(strings.ReplaceAll(sdpFrom("phonea", 3, 6000, "recvonly"), "\n", "\r\n")))
+	res.AppendHeader(sip.NewHeader("Contact", "<sip:100@"+caller.addr()+">"))
+	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	caller.send(src.String(), strings.ReplaceAll(res.String(), "\r\n", "\n"))
+	if m, _ := caller.recv(); !isRequest(m, sip.ACK) || m.CSeq().SeqNo != 8 {
+		t.Fatalf("caller got %s, want ACK CSeq 8", firstLine(m))
+	}
+	m, _ = callee.recv()
+	if res, ok := m.(*sip.Response); !ok || res.StatusCode != 200 || !strings.Contains(string(res.Body()), "o=pbxha 1 10 IN IP4") ||
+		!strings.Contains(string(res.Body()), "m=audio 41002 ") {
+		t.Fatalf("callee got:\n%s", m)
+	}
+}
+
+func isRequest(m sip.Message, method sip.RequestMethod) bool {
+	req, ok := m.(*sip.Request)
+	return ok && req.Method == method
+}
