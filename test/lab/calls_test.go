@@ -136,14 +136,19 @@ func TestCallsSurviveNodeFailure(t *testing.T) {
 	survivor := Nodes[(indexOf(active)+1)%len(Nodes)]
 	c, err = WaitCluster(ctx, survivor, time.Minute, func(c *Cluster) bool {
 		r, ok := c.Resource("pbx")
-		return ok && r.Active && r.Node() != active
+		return ok && r.Running() && r.Node() != active
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r, _ = c.Resource("pbx")
-	restored, err := confirmedCalls(ctx, r.Node(), bins.PBX)
-	t.Logf("killed %s; the PBX runs on %s %.1f s later with %d restored calls (%v)", active, r.Node(), time.Since(kill).Seconds(), restored, err)
+	var restored int
+	err = waitFor(ctx, 30*time.Second, func() bool {
+		var err error
+		restored, err = confirmedCalls(ctx, r.Node(), bins.PBX)
+		return err == nil
+	})
+	t.Logf("killed %s; the PBX answers on %s %.1f s later with %d restored calls (%v)", active, r.Node(), time.Since(kill).Seconds(), restored, err)
 	if restored != n {
 		t.Errorf("%d of %d calls restored on %s", restored, n, r.Node())
 	}

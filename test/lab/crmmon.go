@@ -25,15 +25,20 @@ type NodeState struct {
 
 // Resource is one primitive and where it runs.
 type Resource struct {
-	ID     string `xml:"id,attr"`
-	Agent  string `xml:"resource_agent,attr"`
-	Role   string `xml:"role,attr"`
-	Active bool   `xml:"active,attr"`
-	Failed bool   `xml:"failed,attr"`
-	On     []struct {
+	ID      string `xml:"id,attr"`
+	Agent   string `xml:"resource_agent,attr"`
+	Role    string `xml:"role,attr"`
+	Active  bool   `xml:"active,attr"`
+	Failed  bool   `xml:"failed,attr"`
+	Pending string `xml:"pending,attr"` // an operation in flight, e.g. "Starting"
+	On      []struct {
 		Name string `xml:"name,attr"`
 	} `xml:"node"`
 }
+
+// Running reports whether the resource is active with no operation in
+// flight (crm_mon lists a resource being started as active, pending).
+func (r Resource) Running() bool { return r.Active && r.Pending == "" && !r.Failed }
 
 // Node is the node the resource runs on, "" when stopped.
 func (r Resource) Node() string {
@@ -102,7 +107,7 @@ func (c *Cluster) Online() int {
 // AllStarted reports whether resources are configured and all are active.
 func AllStarted(c *Cluster) bool {
 	for _, r := range c.Resources {
-		if !r.Active {
+		if !r.Running() {
 			return false
 		}
 	}

@@ -28,7 +28,7 @@ func MeasureFailover(ctx context.Context, resource string, startProbe func() (Pr
 	f := Failover{Resource: resource}
 	c, err := WaitCluster(ctx, Nodes[0], 60*time.Second, func(c *Cluster) bool {
 		r, ok := c.Resource(resource)
-		return ok && r.Active && r.Node() != "" && c.Online() == len(Nodes)
+		return ok && r.Running() && r.Node() != "" && c.Online() == len(Nodes)
 	})
 	if err != nil {
 		return f, fmt.Errorf("before failover: %w", err)
@@ -51,7 +51,7 @@ func MeasureFailover(ctx context.Context, resource string, startProbe func() (Pr
 	survivor := Nodes[(slices.Index(Nodes, f.From)+1)%len(Nodes)]
 	c, err = WaitCluster(ctx, survivor, 60*time.Second, func(c *Cluster) bool {
 		r, ok := c.Resource(resource)
-		return ok && r.Active && r.Node() != "" && r.Node() != f.From
+		return ok && r.Running() && r.Node() != "" && r.Node() != f.From
 	})
 	if err != nil {
 		return f, fmt.Errorf("after killing %s: %w", f.From, err)

@@ -100,7 +100,7 @@ func serve(t *testing.T, ctx context.Context, resource, other string) {
 	}
 	if _, err := WaitCluster(ctx, Nodes[0], 60*time.Second, func(c *Cluster) bool {
 		r, ok := c.Resource(resource)
-		return ok && r.Active
+		return ok && r.Running()
 	}); err != nil {
 		t.Fatal(err)
 	}
