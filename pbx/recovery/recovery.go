@@ -16,7 +16,6 @@
 package recovery
 
 import (
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -25,8 +24,10 @@ import (
 	"pbxha/pbx/sipd"
 )
 
-// kindCall is a record holding one sipd.CallRecord as JSON.
-const kindCall journal.Kind = 1
+// kindCall is a record holding one sipd.CallRecord (codec.go). Kind 1
+// (JSON) was used briefly during development: such records are reported
+// and dropped.
+const kindCall journal.Kind = 2
 
 // Journal is a journal-backed sipd.CallObserver. Its methods are safe for
 // concurrent use.
@@ -87,7 +88,8 @@ func decode(c journal.Call) (sipd.CallRecord, error) {
 		if r.Kind != kindCall {
 			continue
 		}
-		if err := json.Unmarshal(r.Data, &rec); err != nil {
+		rec, err := decodeRecord(r.Data)
+		if err != nil {
 			return rec, fmt.Errorf("call %s: undecodable record: %w", c.ID, err)
 		}
 		if rec.ID != c.ID {
@@ -106,7 +108,7 @@ func (j *Journal) Changed(rec sipd.CallRecord) error {
 	if rec.State < sipd.Answered {
 		return nil
 	}
-	b, err := json.Marshal(rec)
+	b, err := encode(&rec)
 	if err != nil {
 		return fmt.Errorf("recovery: encode call %s: %w", rec.ID, err)
 	}
