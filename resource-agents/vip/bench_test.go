@@ -1,6 +1,7 @@
 package vip
 
 import (
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	"pbxha/internal/netnstest"
 	"pbxha/internal/testenv"
+	"pbxha/resource-agents/ocf"
 	"pbxha/resource-agents/ocf/ocftest"
 )
 
@@ -81,4 +83,23 @@ func spawned(b *testing.B, agent string, env []string) int {
 		}
 	}
 	return n - 1
+}
+
+// BenchmarkMonitorInProcess is the monitor's own work, without the process
+// start that BenchmarkMonitor includes (fork+exec alone costs several ms on
+// some machines).
+func BenchmarkMonitorInProcess(b *testing.B) {
+	testenv.RequireRoot(b)
+	a, _ := netnstest.Pair(b, []string{"198.18.1.1/24"}, []string{"198.18.1.2/24"})
+	a.Run(b, "ip", "addr", "add", "198.18.1.50/24", "dev", a.Link)
+	env := map[string]string{"OCF_RESKEY_ip": "198.18.1.50", "OCF_RESKEY_CRM_meta_interval": "10000", "HA_RSCTMP": b.TempDir()}
+	get := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	a.Do(b, func() {
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if st := Agent.Run([]string{"monitor"}, get, io.Discard, io.Discard); st != ocf.Success {
+				b.Fatalf("monitor: %v", st)
+			}
+		}
+	})
 }
