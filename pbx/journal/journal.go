@@ -34,6 +34,8 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+
+	"pbxha/internal/groupcommit"
 )
 
 // ErrClosed is returned by Append after Close.
@@ -180,22 +182,10 @@ func (j *Journal) run() {
 	defer close(j.stopped)
 	batch := make([]request, 0, 256)
 	for first := range j.reqs {
-		batch = append(batch[:0], first)
 		// Let the writers just released by the last commit queue up, so
 		// they share this fsync instead of each starting a small batch.
 		runtime.Gosched()
-	drain:
-		for j.opts.MaxBatch <= 0 || len(batch) < j.opts.MaxBatch {
-			select {
-			case r, ok := <-j.reqs:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, r)
-			default:
-				break drain
-			}
-		}
+		batch = groupcommit.Drain(j.reqs, first, batch, j.opts.MaxBatch)
 		err := j.commit(batch)
 		for _, r := range batch {
 			r.done <- err

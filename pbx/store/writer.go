@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"pbxha/internal/groupcommit"
 )
 
 // maxBatch bounds how many writes share one transaction.
@@ -72,19 +74,7 @@ func (w *writer) loop() {
 	defer close(w.done)
 	batch := make([]op, 0, maxBatch)
 	for first := range w.ops {
-		batch = append(batch[:0], first)
-	drain:
-		for len(batch) < maxBatch {
-			select {
-			case o, ok := <-w.ops:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, o)
-			default:
-				break drain
-			}
-		}
+		batch = groupcommit.Drain(w.ops, first, batch, maxBatch)
 		w.commit(batch)
 	}
 }
