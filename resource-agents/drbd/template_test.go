@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"pbxha/internal/testenv"
-	"pbxha/resource-agents/ocf/ocftest"
 )
 
 // agentMainEnv makes the test binary run the agent (see TestMain), so that
@@ -38,7 +37,7 @@ func TestCrmTemplate(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(heartbeat, "Filesystem")); err != nil {
 		t.Fatalf("resource-agents' Filesystem agent: %v", err)
 	}
-	doc, err := os.ReadFile(filepath.Join(ocftest.RepoRoot(t), "docs", "drbd.md"))
+	doc, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "docs", "drbd.md"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package fs
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,13 +16,7 @@ import (
 	"pbxha/resource-agents/ocf/ocftest"
 )
 
-func TestMetadata(t *testing.T) {
-	var out bytes.Buffer
-	if st := Agent.Run([]string{"meta-data"}, func(string) (string, bool) { return "", false }, &out, os.Stderr); st != ocf.Success {
-		t.Fatalf("meta-data: %v", st)
-	}
-	ocftest.ValidateMetadata(t, out.Bytes())
-}
+func TestMetadata(t *testing.T) { ocftest.CheckMetadata(t, Agent.WriteMetadata) }
 
 func TestMountOptions(t *testing.T) {
 	flags, data := mountOptions("noatime, nodev,errors=remount-ro,,data=ordered")
@@ -96,17 +89,7 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) expect(action string, extra map[string]string, want ocf.Status, reason string) {
 	f.t.Helper()
-	env := map[string]string{}
-	for k, v := range f.params {
-		env[k] = v
-	}
-	for k, v := range extra {
-		env[k] = v
-	}
-	st, out := ocftest.Op(f.t, f.ocfRoot, f.agent, action, env)
-	if ocf.Status(st) != want || !strings.Contains(out, reason) {
-		f.t.Fatalf("%s %v: got %v, want %v with %q\n%s", action, extra, ocf.Status(st), want, reason, out)
-	}
+	ocftest.Expect(f.t, f.ocfRoot, f.agent, action, f.params, extra, int(want), reason)
 }
 
 func TestLifecycle(t *testing.T) {

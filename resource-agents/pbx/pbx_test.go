@@ -1,7 +1,6 @@
 package pbx
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -19,13 +18,7 @@ import (
 	"pbxha/resource-agents/ocf/ocftest"
 )
 
-func TestMetadata(t *testing.T) {
-	var out bytes.Buffer
-	if st := Agent.Run([]string{"meta-data"}, func(string) (string, bool) { return "", false }, &out, os.Stderr); st != ocf.Success {
-		t.Fatalf("meta-data: %v", st)
-	}
-	ocftest.ValidateMetadata(t, out.Bytes())
-}
+func TestMetadata(t *testing.T) { ocftest.CheckMetadata(t, Agent.WriteMetadata) }
 
 type fixture struct {
 	t              *testing.T
@@ -47,7 +40,7 @@ func newFixture(t *testing.T) *fixture {
 	testenv.RequireRoot(t) // HA_RSCTMP and pidfiles as Pacemaker has them; the agent runs as root
 	root, agent := ocftest.BuildAgent(t, "pbx")
 	bin := filepath.Join(root, "pbx")
-	if out, err := exec.Command("go", "build", "-o", bin, filepath.Join(ocftest.RepoRoot(t), "cmd", "pbx")).CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, filepath.Join(testenv.RepoRoot(t), "cmd", "pbx")).CombinedOutput(); err != nil {
 		t.Fatalf("build pbx: %v\n%s", err, out)
 	}
 	data := t.TempDir()
@@ -80,17 +73,7 @@ func (f *fixture) pid() int {
 
 func (f *fixture) expect(action string, extra map[string]string, want ocf.Status, reason string) {
 	f.t.Helper()
-	env := map[string]string{}
-	for k, v := range f.params {
-		env[k] = v
-	}
-	for k, v := range extra {
-		env[k] = v
-	}
-	st, out := ocftest.Op(f.t, f.ocfRoot, f.agent, action, env)
-	if ocf.Status(st) != want || !strings.Contains(out, reason) {
-		f.t.Fatalf("%s %v: got %v, want %v with %q\n%s", action, extra, ocf.Status(st), want, reason, out)
-	}
+	ocftest.Expect(f.t, f.ocfRoot, f.agent, action, f.params, extra, int(want), reason)
 }
 
 func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }

@@ -1,7 +1,6 @@
 package vip
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,13 +15,7 @@ import (
 	"pbxha/resource-agents/ocf/ocftest"
 )
 
-func TestMetadata(t *testing.T) {
-	var out bytes.Buffer
-	if st := Agent.Run([]string{"meta-data"}, func(string) (string, bool) { return "", false }, &out, os.Stderr); st != ocf.Success {
-		t.Fatalf("meta-data: %v", st)
-	}
-	ocftest.ValidateMetadata(t, out.Bytes())
-}
+func TestMetadata(t *testing.T) { ocftest.CheckMetadata(t, Agent.WriteMetadata) }
 
 type harness struct {
 	t        *testing.T
@@ -40,24 +33,11 @@ func newHarness(t *testing.T) *harness {
 	return &harness{t: t, a: a, c: c, ocfRoot: root, agent: agent, stateDir: t.TempDir()}
 }
 
-// op runs an action in node a's namespace.
-func (h *harness) op(action string, params map[string]string) (ocf.Status, string) {
-	h.t.Helper()
-	env := map[string]string{"OCF_RESOURCE_INSTANCE": "vip1", "HA_RSCTMP": h.stateDir}
-	for k, v := range params {
-		env[k] = v
-	}
-	st, out := ocftest.Op(h.t, h.ocfRoot, h.agent, action, env, "ip", "netns", "exec", h.a.NS)
-	return ocf.Status(st), out
-}
-
+// expect runs an action in node a's namespace.
 func (h *harness) expect(action string, params map[string]string, want ocf.Status, reason string) string {
 	h.t.Helper()
-	st, out := h.op(action, params)
-	if st != want || !strings.Contains(out, reason) {
-		h.t.Fatalf("%s %v: got %v, want %v with %q\n%s", action, params, st, want, reason, out)
-	}
-	return out
+	base := map[string]string{"OCF_RESOURCE_INSTANCE": "vip1", "HA_RSCTMP": h.stateDir}
+	return ocftest.Expect(h.t, h.ocfRoot, h.agent, action, base, params, int(want), reason, "ip", "netns", "exec", h.a.NS)
 }
 
 func TestValidateAll(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -63,18 +64,7 @@ func TestCallsSurviveNodeFailure(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	bins := upLab(t, ctx)
-	crm, err := os.ReadFile("config/pbx.crm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := Configure(ctx, Nodes[0], string(crm)); err != nil {
-		t.Fatal(err)
-	}
-	c, err := WaitCluster(ctx, Nodes[0], 2*time.Minute, AllStarted)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, _ := c.Resource("pbx")
+	r, _ := load(t, ctx, "pbx.crm").Resource("pbx")
 	active := r.Node()
 	for _, ext := range []string{callerExt, calleeExt} {
 		if _, err := On(ctx, active, bins.PBX, "user", "add", "--data", DataDir, ext, "--password", "pw"+ext); err != nil {
@@ -83,7 +73,7 @@ func TestCallsSurviveNodeFailure(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	sc := filepath.Join(RepoRoot(t), "test")
+	sc := filepath.Join(testenv.RepoRoot(t), "test")
 	audio, err := os.ReadFile(pcap)
 	if err != nil {
 		t.Fatal(err)
@@ -133,8 +123,8 @@ func TestCallsSurviveNodeFailure(t *testing.T) {
 	if err := KillNode(active); err != nil {
 		t.Fatal(err)
 	}
-	survivor := Nodes[(indexOf(active)+1)%len(Nodes)]
-	c, err = WaitCluster(ctx, survivor, time.Minute, func(c *Cluster) bool {
+	survivor := Nodes[(slices.Index(Nodes, active)+1)%len(Nodes)]
+	c, err := WaitCluster(ctx, survivor, time.Minute, func(c *Cluster) bool {
 		r, ok := c.Resource("pbx")
 		return ok && r.Running() && r.Node() != active
 	})
@@ -172,27 +162,9 @@ func TestCallsSurviveNodeFailure(t *testing.T) {
 	}
 }
 
-func indexOf(node string) int {
-	for i, n := range Nodes {
-		if n == node {
-			return i
-		}
-	}
-	return -1
-}
-
 func tail(s string, n int) string {
 	if len(s) > n {
 		return s[len(s)-n:]
 	}
 	return s
-}
-
-// RepoRoot is the module root (tests run in their package directory).
-func RepoRoot(t *testing.T) string {
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Dir(filepath.Dir(wd))
 }

@@ -46,6 +46,24 @@ func upLab(t *testing.T, ctx context.Context) Binaries {
 	return bins
 }
 
+// load configures the cluster from config/<name> and waits until all its
+// resources run.
+func load(t *testing.T, ctx context.Context, name string) *Cluster {
+	t.Helper()
+	crm, err := os.ReadFile("config/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Configure(ctx, Nodes[0], string(crm)); err != nil {
+		t.Fatal(err)
+	}
+	c, err := WaitCluster(ctx, Nodes[0], 2*time.Minute, AllStarted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func runs() int {
 	if n, err := strconv.Atoi(os.Getenv("PBXHA_LAB_RUNS")); err == nil && n > 0 {
 		return n
@@ -147,18 +165,7 @@ func TestPBXFailover(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	bins := upLab(t, ctx)
-	crm, err := os.ReadFile("config/pbx.crm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := Configure(ctx, Nodes[0], string(crm)); err != nil {
-		t.Fatal(err)
-	}
-	c, err := WaitCluster(ctx, Nodes[0], 2*time.Minute, AllStarted)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, _ := c.Resource("pbx")
+	r, _ := load(t, ctx, "pbx.crm").Resource("pbx")
 	if _, err := On(ctx, r.Node(), bins.PBX, "user", "add", "--data", DataDir, "1001", "--password", "s3cret-1001"); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,8 @@
 package ocftest
 
 import (
+	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,7 +31,7 @@ func ValidateMetadata(t *testing.T, xml []byte) {
 	if out, err := exec.Command("xmllint", "--noout", "--dtdvalid", dtd, f).CombinedOutput(); err != nil {
 		t.Errorf("metadata fails %s: %v\n%s", dtd, err, out)
 	}
-	rng := filepath.Join(RepoRoot(t), "..", "shared", "testdata", "ocf-spec", "ra_1.1_ra-api.rng")
+	rng := filepath.Join(testenv.RepoRoot(t), "..", "shared", "testdata", "ocf-spec", "ra_1.1_ra-api.rng")
 	if _, err := os.Stat(rng); err != nil {
 		t.Logf("skipping OCF 1.1 RelaxNG check: %s not present (only in the development workspace)", rng)
 		return
@@ -37,16 +39,6 @@ func ValidateMetadata(t *testing.T, xml []byte) {
 	if out, err := exec.Command("xmllint", "--noout", "--relaxng", rng, f).CombinedOutput(); err != nil {
 		t.Errorf("metadata fails the OCF 1.1 RelaxNG schema: %v\n%s", err, out)
 	}
-}
-
-// RepoRoot is the module root of the code under test.
-func RepoRoot(t testing.TB) string {
-	t.Helper()
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		t.Fatalf("go env GOMOD: %v", err)
-	}
-	return filepath.Dir(strings.TrimSpace(string(out)))
 }
 
 // BuildAgent builds cmd/pbxha-ocf into a fresh OCF_ROOT-shaped tree and
@@ -65,7 +57,7 @@ func BuildAgent(t testing.TB, name string) (ocfRoot, agent string) {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(ocfRoot, "pbxha-ocf")
-	if out, err := exec.Command("go", "build", "-o", bin, filepath.Join(RepoRoot(t), "cmd", "pbxha-ocf")).CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, filepath.Join(testenv.RepoRoot(t), "cmd", "pbxha-ocf")).CombinedOutput(); err != nil {
 		t.Fatalf("build pbxha-ocf: %v\n%s", err, out)
 	}
 	agent = filepath.Join(dir, name)
@@ -92,4 +84,31 @@ func Op(t testing.TB, ocfRoot, agent, action string, env map[string]string, wrap
 		t.Fatalf("%s %s: %v", agent, action, err)
 	}
 	return cmd.ProcessState.ExitCode(), string(out)
+}
+
+// CheckMetadata validates what write (an agent's WriteMetadata) produces.
+func CheckMetadata(t *testing.T, write func(io.Writer) error) {
+	t.Helper()
+	var b bytes.Buffer
+	if err := write(&b); err != nil {
+		t.Fatalf("meta-data: %v", err)
+	}
+	ValidateMetadata(t, b.Bytes())
+}
+
+// Expect runs Op with base's variables overridden by extra's, and fails t
+// unless the exit code is want and the output contains reason.
+func Expect(t testing.TB, ocfRoot, agent, action string, base, extra map[string]string, want int, reason string, wrap ...string) string {
+	t.Helper()
+	env := map[string]string{}
+	for _, m := range []map[string]string{base, extra} {
+		for k, v := range m {
+			env[k] = v
+		}
+	}
+	st, out := Op(t, ocfRoot, agent, action, env, wrap...)
+	if st != want || !strings.Contains(out, reason) {
+		t.Fatalf("%s %v: exit %d, want %d with %q\n%s", action, extra, st, want, reason, out)
+	}
+	return out
 }
