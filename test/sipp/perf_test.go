@@ -321,7 +321,7 @@ func cpuProfile(t *testing.T, path string) func() {
 func TestPerfCalls(t *testing.T) {
 	perf(t)
 	p := startPBX(t, []string{"100", "200"})
-	for _, rate := range []int{200, 350, 500} {
+	for _, rate := range []int{200, 350, 500, 600} {
 		const seconds = 10
 		hold := 500 * time.Millisecond
 		s := sample()
