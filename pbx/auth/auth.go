@@ -60,12 +60,14 @@ type Verifier struct {
 	sweep time.Time
 }
 
-// New returns a Verifier whose nonces live ttl and that challenges with
-// algs in that order (default SHA-256, MD5: RFC 8760 orders by preference,
-// but some clients, sipp among them, answer only the first challenge). The
-// HMAC key is random per process: a nonce from another process is answered
-// with stale=true, so clients re-authenticate silently after a failover.
-func New(realm string, ttl time.Duration, algs ...string) (*Verifier, error) {
+// New returns a Verifier whose nonces are signed with key, live ttl, and
+// that challenges with algs in that order (default SHA-256, MD5: RFC 8760
+// orders by preference, but some clients, sipp among them, answer only the
+// first challenge). Processes sharing a key (the PBX on whichever node holds
+// the data volume: store.NonceKey) accept each other's nonces; with a nil
+// key the Verifier makes a random one, and a nonce from another process is
+// answered with stale=true, so clients re-authenticate silently.
+func New(realm string, key []byte, ttl time.Duration, algs ...string) (*Verifier, error) {
 	if len(algs) == 0 {
 		algs = []string{SHA256, MD5}
 	}
@@ -74,9 +76,14 @@ func New(realm string, ttl time.Duration, algs ...string) (*Verifier, error) {
 			return nil, fmt.Errorf("digest algorithm %q: want %s or %s", a, SHA256, MD5)
 		}
 	}
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		panic(fmt.Sprintf("auth: no randomness: %v", err))
+	if key == nil {
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			panic(fmt.Sprintf("auth: no randomness: %v", err))
+		}
+	}
+	if len(key) < 16 {
+		return nil, fmt.Errorf("nonce key: %d bytes, want at least 16", len(key))
 	}
 	return &Verifier{realm: realm, algs: algs, key: key, ttl: ttl, now: time.Now, seen: map[string]uint32{}}, nil
 }

@@ -51,9 +51,12 @@ func answer(t *testing.T, v *Verifier, alg, user, pw, uri string, nc int, method
 	return ""
 }
 
+// sharedKey stands for store.NonceKey: the key on the data volume.
+var sharedKey = []byte("0123456789abcdef0123456789abcdef")
+
 func newV(t *testing.T, algs ...string) *Verifier {
 	t.Helper()
-	v, err := New(realm, time.Minute, algs...)
+	v, err := New(realm, nil, time.Minute, algs...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,8 +72,11 @@ func TestChallenges(t *testing.T) {
 	if hs := newV(t, MD5, SHA256).Challenges(false); !strings.Contains(hs[0], `algorithm=MD5`) {
 		t.Fatalf("MD5 first: %q", hs)
 	}
-	if _, err := New(realm, time.Minute, "SHA-512"); err == nil {
+	if _, err := New(realm, nil, time.Minute, "SHA-512"); err == nil {
 		t.Fatal("unsupported algorithm accepted")
+	}
+	if _, err := New(realm, []byte("short"), time.Minute); err == nil {
+		t.Fatal("a 5-byte nonce key accepted")
 	}
 	for _, h := range hs {
 		c, err := digest.ParseChallenge(h)
@@ -83,6 +89,11 @@ func TestChallenges(t *testing.T) {
 func TestVerify(t *testing.T) {
 	reqURI := "sip:pbx.test:5060"
 	other := newV(t)
+	// The PBX that issued a nonce before a failover: another process, same key.
+	predecessor, err := New(realm, sharedKey, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name    string
 		header  func(v *Verifier) string
@@ -109,6 +120,10 @@ func TestVerify(t *testing.T) {
 		}, "INVITE", "sip:200@pbx.test", ErrBadURI, 0},
 		{"expired nonce", func(v *Verifier) string { return answer(t, v, SHA256, "100", "secret", reqURI, 1, "REGISTER") }, "REGISTER", reqURI, ErrStale, 2 * time.Minute},
 		{"foreign nonce", func(*Verifier) string { return answer(t, other, MD5, "100", "secret", reqURI, 1, "REGISTER") }, "REGISTER", reqURI, ErrStale, 0},
+		{"nonce from the predecessor (same key)", func(v *Verifier) string {
+			predecessor.now = v.now
+			return answer(t, predecessor, MD5, "100", "secret", reqURI, 1, "REGISTER")
+		}, "REGISTER", reqURI, nil, 0},
 		{"unknown user", func(v *Verifier) string { return answer(t, v, MD5, "999", "secret", reqURI, 1, "REGISTER") }, "REGISTER", reqURI, ErrBadCredentials, 0},
 		{"no header", func(*Verifier) string { return "" }, "REGISTER", reqURI, ErrNoCredentials, 0},
 		{"basic", func(*Verifier) string { return "Basic Zm9vOmJhcg==" }, "REGISTER", reqURI, ErrMalformed, 0},
@@ -125,7 +140,10 @@ func TestVerify(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			now := time.Unix(1_700_000_000, 0)
-			v := newV(t)
+			v, err := New(realm, sharedKey, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
 			v.now = func() time.Time { return now }
 			h := tc.header(v)
 			now = now.Add(tc.advance)

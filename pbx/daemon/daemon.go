@@ -67,6 +67,10 @@ func Run(ctx context.Context, o Options) error {
 	if o.Realm != "" && o.Realm != realm {
 		return fmt.Errorf("refusing to start: --realm %q differs from the realm %q the users' digests were made for (set at `pbx init`)", o.Realm, realm)
 	}
+	nonceKey, err := st.NonceKey(ctx)
+	if err != nil {
+		return err
+	}
 	ip, err := listenIP(o.Listen)
 	if err != nil {
 		return err
@@ -87,7 +91,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	srv, err := sipd.New(sipd.Config{
 		Listen: o.Listen, Realm: realm, Store: st, Media: media, Logger: log, Observer: observer,
-		RingTimeout: set.RingTimeout.D(), NonceTTL: set.NonceTTL.D(),
+		RingTimeout: set.RingTimeout.D(), NonceTTL: set.NonceTTL.D(), NonceKey: nonceKey,
 		Expires:    sipd.ExpiresPolicy{Min: set.MinExpires, Max: set.MaxExpires, Default: set.DefaultExpires},
 		DigestAlgs: set.DigestAlgs,
 	})

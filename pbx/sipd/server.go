@@ -31,6 +31,7 @@ type Config struct {
 	Observer    CallObserver  // optional: told of each call state change before it is signalled
 	Logger      *slog.Logger  // nil: slog.Default()
 	NonceTTL    time.Duration // default 5 min
+	NonceKey    []byte        // signs digest nonces; share it across failovers (store.NonceKey); nil: random
 	RingTimeout time.Duration // how long a callee may ring; default 60 s
 	UserAgent   string        // Server/User-Agent header; default "pbxha"
 	RecvBuffer  int           // UDP SO_RCVBUF bytes; default 8 MiB
@@ -71,7 +72,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("sipd: empty realm")
 	}
 	setDefaults(&cfg)
-	verifier, err := auth.New(cfg.Realm, cfg.NonceTTL, cfg.DigestAlgs...)
+	verifier, err := auth.New(cfg.Realm, cfg.NonceKey, cfg.NonceTTL, cfg.DigestAlgs...)
 	if err != nil {
 		return nil, fmt.Errorf("sipd: %w", err)
 	}

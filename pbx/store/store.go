@@ -6,7 +6,10 @@
 package store
 
 import (
+	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -150,6 +153,34 @@ func (s *Store) Realm() (string, error) {
 		return "", fmt.Errorf("read realm: %w", err)
 	}
 	return r, nil
+}
+
+// NonceKey is the secret the registrar signs its digest nonces with. It is
+// kept on the data volume, so after a failover the PBX on another node
+// accepts the nonces its predecessor issued and phones are not challenged
+// again. It is made on first use (data directories from before it existed
+// get one then).
+func (s *Store) NonceKey(ctx context.Context) ([]byte, error) {
+	fresh := make([]byte, 32)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, fmt.Errorf("nonce key: %w", err)
+	}
+	err := s.w.do(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT OR IGNORE INTO settings(key, value) VALUES ('nonce_key', ?)`, hex.EncodeToString(fresh))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("nonce key: %w", err)
+	}
+	var v string
+	if err := s.rd.QueryRowContext(ctx, `SELECT value FROM settings WHERE key='nonce_key'`).Scan(&v); err != nil {
+		return nil, fmt.Errorf("nonce key: %w", err)
+	}
+	key, err := hex.DecodeString(v)
+	if err != nil || len(key) < 16 {
+		return nil, fmt.Errorf("nonce key: the stored value is not a key (%v)", err)
+	}
+	return key, nil
 }
 
 // dsn: WAL, synchronous=FULL (a commit is on disk when it returns), a busy

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -245,5 +246,42 @@ func TestCDR(t *testing.T) {
 	}
 	if got[1].Duration() != 10*time.Second || !got[1].Answer.Equal(in[0].Answer) || got[0].Duration() != 0 || got[0].Disposition != Busy {
 		t.Fatalf("cdrs = %+v", got)
+	}
+}
+
+// The nonce key is made once and then is the same for every process that
+// opens the volume: the PBX on the node taking over after a failover.
+func TestNonceKeyLivesOnTheVolume(t *testing.T) {
+	dir := t.TempDir()
+	if err := Init(dir, "pbx.test"); err != nil {
+		t.Fatal(err)
+	}
+	keyOf := func() []byte {
+		s, err := Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		k, err := s.NonceKey(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	first, second := keyOf(), keyOf()
+	if len(first) != 32 || !bytes.Equal(first, second) {
+		t.Fatalf("nonce key changed across opens: %x then %x", first, second)
+	}
+	other := t.TempDir()
+	if err := Init(other, "pbx.test"); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if k, _ := s.NonceKey(context.Background()); bytes.Equal(k, first) {
+		t.Fatal("two volumes share a nonce key")
 	}
 }
