@@ -103,8 +103,8 @@ func TestBenchRecoveryTime(t *testing.T) {
 // (calls with no hold time).
 func TestBenchSetupRate(t *testing.T) {
 	bench(t)
-	const n = 1500
-	for run := range 8 {
+	const n = 3000
+	for run := range 10 {
 		noJournal := run%2 == 1
 		calleeSIP := freePort(t, 1)
 		p := newPBX(t, []string{"100", "200"}, "200", "127.0.0.1:"+itoa(calleeSIP))
