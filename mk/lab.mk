@@ -1,6 +1,8 @@
 # The 3-node Pacemaker lab (test/lab) and the vip agent's benchmarks.
 .PHONY: lab lab-down bench-vip bench-failover
 BENCHES += bench-vip bench-failover
+# The stock SIP stack the lab compares against: kamailio and its agent's monitor tool.
+DEB_PACKAGES += kamailio sipsak kmod  # kmod: ocf:heartbeat:Filesystem refuses to run without modprobe
 
 # Leaves the cluster running with the PBX stack (fs, vip, pbx) on 198.18.0.50.
 lab: deps build
