@@ -25,8 +25,10 @@ lab-down:
 bench-vip: build
 	PBXHA_REQUIRE_ROOT=1 $(GO) test -run '^$$' -bench BenchmarkMonitor -benchtime 200x -count 3 ./resource-agents/vip
 
-# Hard-kill failover of the VIP, both agents interleaved in one lab run.
+# Hard-kill failover, ours and the stock agents interleaved in one lab run:
+# the VIP (vs IPaddr2) and the whole SIP stack (vs Filesystem+IPaddr2+kamailio).
 bench-failover: build
+	rm -f build/failover.md
 	PBXHA_REQUIRE_ROOT=1 PBXHA_LAB_RUNS=$${RUNS:-5} PBXHA_LAB_REPORT=$(CURDIR)/build/failover.md \
-		$(GO) test -count=1 -timeout 60m -run TestVIPFailover -v ./test/lab | grep -E 'answered|ok|FAIL'
+		$(GO) test -count=1 -timeout 60m -run 'TestVIPFailover|TestPBXFailover' -v ./test/lab | grep -E 'answered|^ok|FAIL'
 	@cat build/failover.md

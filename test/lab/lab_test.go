@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -277,7 +278,9 @@ func report(results map[string][]Failover) string {
 	return b.String()
 }
 
+// spread lists durations, median first; zeros (not measured) are left out.
 func spread(ds []time.Duration) string {
+	ds = slices.DeleteFunc(slices.Clone(ds), func(d time.Duration) bool { return d == 0 })
 	if len(ds) == 0 {
 		return "-"
 	}
