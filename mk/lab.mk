@@ -30,5 +30,5 @@ bench-vip: build
 bench-failover: build
 	rm -f build/failover.md
 	PBXHA_REQUIRE_ROOT=1 PBXHA_LAB_RUNS=$${RUNS:-5} PBXHA_LAB_REPORT=$(CURDIR)/build/failover.md \
-		$(GO) test -count=1 -timeout 60m -run 'TestVIPFailover|TestPBXFailover' -v ./test/lab | grep -E 'answered|^ok|FAIL'
+		$(GO) test -count=1 -timeout 60m -run 'TestVIPFailover|TestPBXFailover' -v ./test/lab > build/failover.log 2>&1; rc=$$?; grep -E 'answered|^ok|FAIL|Error|error' build/failover.log; exit $$rc
 	@cat build/failover.md
