@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"pbxha/pbx/auth"
+	"pbxha/internal/sipptest"
 	"pbxha/pbx/daemon"
 	"pbxha/pbx/store"
 )
@@ -61,22 +61,8 @@ type pbx struct {
 // pw<ext>) and binds callee ext to contact, as a REGISTER would.
 func newPBX(t *testing.T, exts []string, callee, contact string, args ...string) *pbx {
 	t.Helper()
-	data := t.TempDir()
-	if err := store.Init(data, realm); err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	data, st, cfg := sipptest.Provision(t, realm, exts...)
 	ctx := context.Background()
-	for _, e := range exts {
-		u := store.User{Ext: e, HA1MD5: auth.HA1(auth.MD5, e, realm, "pw"+e), HA1SHA256: auth.HA1(auth.SHA256, e, realm, "pw"+e)}
-		if err := st.AddUser(ctx, u); err != nil {
-			t.Fatal(err)
-		}
-	}
 	now := time.Now()
 	reg := store.Registration{Ext: callee, CallID: "recovery-test", CSeq: 1, Contacts: []store.Binding{{
 		Ext: callee, Contact: "sip:" + callee + "@" + contact, Expires: now.Add(time.Hour),
@@ -84,12 +70,8 @@ func newPBX(t *testing.T, exts []string, callee, contact string, args ...string)
 	if _, err := st.Register(ctx, reg, now); err != nil {
 		t.Fatal(err)
 	}
-	// sipp answers only the first challenge and knows only MD5.
-	cfg := filepath.Join(t.TempDir(), "pbx.json")
-	if err := os.WriteFile(cfg, []byte(`{"digest_algorithms": ["MD5", "SHA-256"]}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	p := &pbx{data: data, addr: fmt.Sprintf("127.0.0.1:%d", freePort(t, 1)), rtp: rtpPorts, config: cfg, args: args}
+	var err error
 	if p.log, err = os.Create(filepath.Join(t.TempDir(), "pbx.log")); err != nil {
 		t.Fatal(err)
 	}

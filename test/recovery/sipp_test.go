@@ -6,11 +6,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"pbxha/internal/sipptest"
 )
 
 // phones are a caller sipp and a callee sipp placing calls through a pbx.
@@ -58,7 +58,7 @@ func (ph *phones) wait(t *testing.T) (ok, failed int, problems string) {
 	t.Helper()
 	var b strings.Builder
 	cerr := ph.caller.wait()
-	ok, failed = sippCounts(ph.caller.out.String())
+	ok, failed = sipptest.Counts(ph.caller.out.String())
 	if cerr != nil {
 		fmt.Fprintf(&b, "caller sipp: %v\n%s\n", cerr, tail(ph.caller.out.String(), 1500))
 		ph.callee.cmd.Process.Kill() // it may wait for calls that never come
@@ -78,7 +78,7 @@ func (ph *phones) wait(t *testing.T) (ok, failed int, problems string) {
 
 // calleeCounts are the callee sipp's successful and failed calls (after
 // wait).
-func (ph *phones) calleeCounts() (ok, failed int) { return sippCounts(ph.callee.out.String()) }
+func (ph *phones) calleeCounts() (ok, failed int) { return sipptest.Counts(ph.callee.out.String()) }
 
 // sipp is one sipp process.
 type sipp struct {
@@ -121,20 +121,4 @@ func scenario(name string) string {
 		panic(err)
 	}
 	return p
-}
-
-var sippCount = regexp.MustCompile(`(Successful|Failed) call\s*\|\s*\d+\s*\|\s*(\d+)`)
-
-// sippCounts reads the cumulative successful and failed calls from sipp's
-// final statistics screen.
-func sippCounts(out string) (ok, failed int) {
-	for _, m := range sippCount.FindAllStringSubmatch(out, -1) {
-		n, _ := strconv.Atoi(m[2])
-		if m[1] == "Successful" {
-			ok = n
-		} else {
-			failed = n
-		}
-	}
-	return ok, failed
 }

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"pbxha/internal/sipptest"
 	"pbxha/internal/testenv"
 )
 
@@ -37,22 +37,6 @@ func report(t *testing.T, format string, args ...any) {
 	t.Log(line)
 }
 
-var sippCount = regexp.MustCompile(`(Successful|Failed) call\s*\|\s*\d+\s*\|\s*(\d+)`)
-
-// sippCounts reads the cumulative successful and failed calls from sipp's
-// final statistics screen.
-func sippCounts(out string) (ok, failed int) {
-	for _, m := range sippCount.FindAllStringSubmatch(out, -1) {
-		n, _ := strconv.Atoi(m[2])
-		if m[1] == "Successful" {
-			ok = n
-		} else {
-			failed = n
-		}
-	}
-	return ok, failed
-}
-
 // registerLoad sends total authenticated REGISTERs for users (cycling) to
 // addr as fast as the target answers (at most 200 in flight) and returns
 // the counts and how long it took.
@@ -61,7 +45,7 @@ func registerLoad(t *testing.T, addr string, users []string, total int) (ok, fai
 	dir := t.TempDir()
 	var lines []string
 	for _, u := range users {
-		lines = append(lines, u+";"+authField(u)+";127.0.0.1:5070")
+		lines = append(lines, u+";"+sipptest.AuthField(u)+";127.0.0.1:5070")
 	}
 	inf := injection(t, dir, "users.csv", lines)
 	start := time.Now()
@@ -70,7 +54,7 @@ func registerLoad(t *testing.T, addr string, users []string, total int) (ok, fai
 		"-r", "50000", "-l", "200", "-recv_timeout", "10s")
 	s.wait(t, dir)
 	elapsed = time.Since(start)
-	ok, failed = sippCounts(s.out.String())
+	ok, failed = sipptest.Counts(s.out.String())
 	return ok, failed, elapsed
 }
 

@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"pbxha/internal/sipptest"
 	"pbxha/internal/testenv"
-	"pbxha/pbx/auth"
 	"pbxha/pbx/daemon"
 	"pbxha/pbx/store"
 )
@@ -39,26 +39,7 @@ type pbxUnderTest struct {
 // and runs the daemon on a free loopback port until the test ends.
 func startPBX(t *testing.T, exts []string) *pbxUnderTest {
 	t.Helper()
-	data := t.TempDir()
-	if err := store.Init(data, realm); err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range exts {
-		u := store.User{Ext: e, HA1MD5: auth.HA1(auth.MD5, e, realm, "pw"+e), HA1SHA256: auth.HA1(auth.SHA256, e, realm, "pw"+e)}
-		if err := st.AddUser(context.Background(), u); err != nil {
-			t.Fatal(err)
-		}
-	}
-	st.Close()
-	// sipp answers only the first challenge and knows only MD5.
-	cfg := filepath.Join(t.TempDir(), "pbx.json")
-	if err := os.WriteFile(cfg, []byte(`{"digest_algorithms": ["MD5", "SHA-256"]}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	data, _, cfg := sipptest.Provision(t, realm, exts...)
 	port := freePorts(t, 1)
 	p := &pbxUnderTest{data: data, host: "127.0.0.1", port: port, addr: fmt.Sprintf("127.0.0.1:%d", port)}
 	rtp := rtpRange(t, 8000) // 2000 calls
@@ -182,10 +163,6 @@ func injection(t *testing.T, dir, name string, lines []string) string {
 	return p
 }
 
-func authField(ext string) string {
-	return fmt.Sprintf("[authentication username=%s password=pw%s]", ext, ext)
-}
-
 // sipp is one sipp process working in dir.
 type sipp struct {
 	cmd *exec.Cmd
@@ -242,7 +219,7 @@ func register(t *testing.T, p *pbxUnderTest, exts []string, contact string, rate
 	dir := t.TempDir()
 	var lines []string
 	for _, e := range exts {
-		lines = append(lines, e+";"+authField(e)+";"+contact)
+		lines = append(lines, e+";"+sipptest.AuthField(e)+";"+contact)
 	}
 	inf := injection(t, dir, "users.csv", lines)
 	s := startSipp(t, dir, 60*time.Second, p.addr, "-sf", scenario("register.xml"), "-inf", inf,
@@ -307,14 +284,14 @@ func runCalls(t *testing.T, p *pbxUnderTest, calls, rate int, hold time.Duration
 	if rtp {
 		media = "rtp"
 	}
-	inf := injection(t, dir, "calls.csv", []string{"100;200;" + authField("100") + ";" + media})
+	inf := injection(t, dir, "calls.csv", []string{"100;200;" + sipptest.AuthField("100") + ";" + media})
 	start := time.Now()
 	caller := startSipp(t, dir, limit, p.addr, "-sf", scenario("caller.xml"), "-inf", inf, "-i", "127.0.0.1",
 		"-p", fmt.Sprint(callerSIP), "-mp", fmt.Sprint(callerRTP), "-m", fmt.Sprint(calls), "-r", fmt.Sprint(rate),
 		"-d", fmt.Sprint(hold.Milliseconds()))
 	err, errs := caller.wait(t, dir)
 	r := callRun{elapsed: time.Since(start)}
-	r.ok, r.failed = sippCounts(caller.out.String())
+	r.ok, r.failed = sipptest.Counts(caller.out.String())
 	if err != nil {
 		r.errs = fmt.Sprintf("caller sipp: %v\n%s\n%s", err, tail(errs, 2000), tail(caller.out.String(), 2000))
 		caller.cmd.Process.Kill() // the callee may wait for calls that never come
