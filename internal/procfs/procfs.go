@@ -144,3 +144,15 @@ func Below(dir string) func(string, os.FileInfo) bool {
 		return link == dir || strings.HasPrefix(link, dir+"/")
 	}
 }
+
+// Alive reports whether pid exists and is not a zombie waiting for its
+// parent to collect it.
+func Alive(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the parenthesised command name: "pid (comm) S ...".
+	i := bytes.LastIndexByte(stat, ')')
+	return i > 0 && i+2 < len(stat) && stat[i+2] != 'Z'
+}

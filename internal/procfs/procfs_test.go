@@ -69,3 +69,25 @@ func TestUsersBelow(t *testing.T) {
 		t.Errorf("a sibling prefix matched: %v", ps)
 	}
 }
+
+func TestAlive(t *testing.T) {
+	if !Alive(os.Getpid()) {
+		t.Fatal("this process is not alive")
+	}
+	cmd := exec.Command("true")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	deadline := time.Now().Add(5 * time.Second)
+	for Alive(pid) && time.Now().Before(deadline) { // exits and stays a zombie until waited for
+		time.Sleep(10 * time.Millisecond)
+	}
+	if Alive(pid) {
+		t.Error("an exited, unreaped child counts as alive")
+	}
+	_ = cmd.Wait()
+	if Alive(pid) {
+		t.Error("a reaped child counts as alive")
+	}
+}

@@ -3,6 +3,7 @@ package ocf
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -110,6 +111,12 @@ func (e *Env) StateDir() string {
 		return d
 	}
 	return "/run/resource-agents"
+}
+
+// StatePath is the path of a run-time state file (a pidfile) named name in
+// StateDir; "/" and ":" in name (clone instances are "rsc:1") become "_".
+func (e *Env) StatePath(name string) string {
+	return filepath.Join(e.StateDir(), strings.NewReplacer("/", "_", ":", "_").Replace(name))
 }
 
 // Notification is a clone notification (OCF_RESKEY_CRM_meta_notify_*).

@@ -11,7 +11,6 @@
 package pbx
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -25,6 +24,8 @@ import (
 	"syscall"
 	"time"
 
+	"pbxha/internal/pidfile"
+	"pbxha/internal/procfs"
 	"pbxha/internal/sipprobe"
 	"pbxha/resource-agents/ocf"
 )
@@ -111,18 +112,12 @@ func validate(e *ocf.Env) error {
 	return nil
 }
 
-func pidfile(e *ocf.Env) string {
-	return filepath.Join(e.StateDir(), "pbxha-pbx-"+strings.NewReplacer("/", "_", ":", "_").Replace(e.Instance)+".pid")
-}
+func pidPath(e *ocf.Env) string { return e.StatePath("pbxha-pbx-" + e.Instance + ".pid") }
 
 // running returns the daemon's PID when the pidfile names a live pbx.
 func running(e *ocf.Env) (int, bool) {
-	b, err := os.ReadFile(pidfile(e))
+	pid, err := pidfile.Read(pidPath(e))
 	if err != nil {
-		return 0, false
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 1 {
 		return 0, false
 	}
 	bin, err := binary(e)
@@ -133,11 +128,7 @@ func running(e *ocf.Env) (int, bool) {
 	if err != nil || !sameProgram(exe, bin) {
 		return 0, false // gone, or the PID was reused
 	}
-	stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if i := bytes.LastIndexByte(stat, ')'); i > 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
-		return 0, false
-	}
-	return pid, true
+	return pid, procfs.Alive(pid)
 }
 
 func sameProgram(exe, bin string) bool {
@@ -190,7 +181,7 @@ func start(e *ocf.Env) error {
 		return ocf.Fail(ocf.ErrGeneric, "start %s: %w", bin, err)
 	}
 	pid := cmd.Process.Pid
-	if err := os.WriteFile(pidfile(e), []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
+	if err := pidfile.Write(pidPath(e), pid); err != nil {
 		_ = cmd.Process.Kill()
 		return ocf.Fail(ocf.ErrGeneric, "pidfile: %w", err)
 	}
@@ -280,7 +271,7 @@ func monitor(e *ocf.Env) error {
 func stop(e *ocf.Env) error {
 	pid, ok := running(e)
 	if !ok {
-		_ = os.Remove(pidfile(e))
+		_ = os.Remove(pidPath(e))
 		return nil
 	}
 	_ = syscall.Kill(pid, syscall.SIGTERM)
@@ -288,7 +279,7 @@ func stop(e *ocf.Env) error {
 	defer cancel()
 	for {
 		if _, ok := running(e); !ok {
-			_ = os.Remove(pidfile(e))
+			_ = os.Remove(pidPath(e))
 			e.Log.Infof("pbx (pid %d) stopped", pid)
 			return nil
 		}
@@ -307,7 +298,7 @@ var errStillThere = errors.New("still running after KILL")
 func waitGone(e *ocf.Env, pid int) error {
 	for i := 0; i < 100; i++ {
 		if _, ok := running(e); !ok {
-			_ = os.Remove(pidfile(e))
+			_ = os.Remove(pidPath(e))
 			return nil
 		}
 		time.Sleep(20 * time.Millisecond)

@@ -15,8 +15,10 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"time"
 
+	"pbxha/internal/pidfile"
 	"pbxha/resource-agents/ocf"
 	vipnet "pbxha/vip"
 )
@@ -229,7 +231,7 @@ func announce(e *ocf.Env, link *vipnet.Link, ip netip.Addr) error {
 			e.Log.Warnf("announcements after the first: %v", err)
 			return nil
 		}
-		if err := writePidfile(announcerPidfile(e), pid); err != nil {
+		if err := pidfile.Write(announcerPidfile(e), pid); err != nil {
 			e.Log.Warnf("announcer pid %d: %v", pid, err)
 		}
 	}
@@ -240,7 +242,7 @@ const taskAnnounce = "announce"
 
 // announceRest is the background task start spawns: rounds 2..arp_count.
 func announceRest(e *ocf.Env) error {
-	defer removePidfile(announcerPidfile(e))
+	defer os.Remove(announcerPidfile(e))
 	ip := netip.MustParseAddr(e.String("ip"))
 	link, state, err := vipnet.Locate(ip)
 	if err != nil || state != vipnet.Present {
@@ -312,19 +314,19 @@ func monitor(e *ocf.Env) error {
 var errNotOurs = errors.New("not our announcer")
 
 func announcerPidfile(e *ocf.Env) string {
-	return pidfilePath(e.StateDir(), "pbxha-vip-"+e.Instance+".announce.pid")
+	return e.StatePath("pbxha-vip-" + e.Instance + ".announce.pid")
 }
 
 // stopAnnouncer ends a previous start's background announcements, so a
 // stopped address is not announced again.
 func stopAnnouncer(e *ocf.Env) {
 	path := announcerPidfile(e)
-	pid, err := readPidfile(path)
+	pid, err := pidfile.Read(path)
 	if err != nil {
 		return
 	}
 	if err := killIfOurs(pid); err != nil && !errors.Is(err, errNotOurs) {
 		e.Log.Warnf("stop announcer %d: %v", pid, err)
 	}
-	removePidfile(path)
+	_ = os.Remove(path)
 }

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"text/template"
 	"time"
+
+	"pbxha/internal/procfs"
 )
 
 // The node's private copies of system directories, bind-mounted by init
@@ -154,21 +156,10 @@ func InitPID(node string) int {
 		return 0
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || !alive(pid) {
+	if err != nil || !procfs.Alive(pid) {
 		return 0
 	}
 	return pid
-}
-
-// alive reports whether pid exists and is not a zombie waiting for its parent.
-func alive(pid int) bool {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	// The state follows the parenthesised command name: "pid (comm) S ...".
-	i := bytes.LastIndexByte(stat, ')')
-	return i > 0 && i+2 < len(stat) && stat[i+2] != 'Z'
 }
 
 // KillNode is a hard node failure: SIGKILL to the node's PID 1 (the kernel
@@ -189,7 +180,7 @@ func KillNode(node string) error {
 
 func waitGone(pid int, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
-	for alive(pid) {
+	for procfs.Alive(pid) {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("pid %d still alive after %v", pid, limit)
 		}
