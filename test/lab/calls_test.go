@@ -64,7 +64,7 @@ func TestCallsSurviveNodeFailure(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	bins := upLab(t, ctx)
-	r, _ := load(t, ctx, "pbx.crm").Resource("pbx")
+	r, _ := load(t, ctx, 2*time.Minute, "pbx.crm").Resource("pbx")
 	active := r.Node()
 	for _, ext := range []string{callerExt, calleeExt} {
 		if _, err := On(ctx, active, bins.PBX, "user", "add", "--data", DataDir, ext, "--password", "pw"+ext); err != nil {

@@ -49,7 +49,7 @@ func upLab(t *testing.T, ctx context.Context) Binaries {
 
 // load configures the cluster from config/<name> (with @KEY@ placeholders
 // replaced by vars) and waits until all its resources run.
-func load(t *testing.T, ctx context.Context, name string, vars ...string) *Cluster {
+func load(t *testing.T, ctx context.Context, limit time.Duration, name string, vars ...string) *Cluster {
 	t.Helper()
 	crm, err := os.ReadFile("config/" + name)
 	if err != nil {
@@ -58,7 +58,7 @@ func load(t *testing.T, ctx context.Context, name string, vars ...string) *Clust
 	if err := Configure(ctx, Nodes[0], strings.NewReplacer(vars...).Replace(string(crm))); err != nil {
 		t.Fatal(err)
 	}
-	c, err := WaitCluster(ctx, Nodes[0], 2*time.Minute, AllStarted)
+	c, err := WaitCluster(ctx, Nodes[0], limit, AllStarted)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,31 +96,10 @@ func serve(t *testing.T, ctx context.Context, resource, other string) {
 	t.Helper()
 	if c, err := Status(ctx, Nodes[0]); err == nil {
 		if _, ok := c.Resource(other); ok {
-			if _, err := On(ctx, Nodes[0], "crm", "resource", "stop", other); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := WaitCluster(ctx, Nodes[0], 60*time.Second, func(c *Cluster) bool {
-				o, _ := c.Resource(other)
-				return !o.Active
-			}); err != nil {
-				t.Fatal(err)
-			}
-			deleteResources(t, ctx, other)
+			unload(t, ctx, time.Minute, "", other)
 		}
 	}
-	crm, err := os.ReadFile("config/" + resource + ".crm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := Configure(ctx, Nodes[0], string(crm)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := WaitCluster(ctx, Nodes[0], 60*time.Second, func(c *Cluster) bool {
-		r, ok := c.Resource(resource)
-		return ok && r.Running()
-	}); err != nil {
-		t.Fatal(err)
-	}
+	load(t, ctx, time.Minute, resource+".crm")
 }
 
 // TestVIPFailover brings up the 3-node cluster, serves the VIP with
@@ -156,17 +135,18 @@ func TestVIPFailover(t *testing.T) {
 	appendReport(t, report(results))
 }
 
-// unload stops a group and removes it and its members from the CIB. Each
-// member is stopped on its own: deleting the group would drop the group's
-// stopped state and let the remaining members start again.
-func unload(t *testing.T, ctx context.Context, group string, members ...string) {
+// unload stops resources (the members of group, or a lone primitive when
+// group is "") and removes them from the CIB, waiting up to limit for them
+// to stop. Each member is stopped on its own: deleting the group would drop
+// the group's stopped state and let the remaining members start again.
+func unload(t *testing.T, ctx context.Context, limit time.Duration, group string, members ...string) {
 	t.Helper()
 	for _, m := range members {
 		if _, err := On(ctx, Nodes[0], "crm", "resource", "stop", m); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := WaitCluster(ctx, Nodes[0], 2*time.Minute, func(c *Cluster) bool {
+	if _, err := WaitCluster(ctx, Nodes[0], limit, func(c *Cluster) bool {
 		for _, m := range members {
 			if r, _ := c.Resource(m); r.Active {
 				return false
@@ -176,7 +156,10 @@ func unload(t *testing.T, ctx context.Context, group string, members ...string) 
 	}); err != nil {
 		t.Fatal(err)
 	}
-	deleteResources(t, ctx, append(members, group)...)
+	if group != "" {
+		members = append(members, group)
+	}
+	deleteResources(t, ctx, members...)
 }
 
 // deleteResources removes stopped resources from the CIB, one at a time
@@ -235,9 +218,9 @@ func TestPBXFailover(t *testing.T) {
 	for i := 0; i < runs(); i++ {
 		for _, s := range []stack{ours, ref} {
 			if loaded != nil {
-				unload(t, ctx, loaded.group, loaded.members...)
+				unload(t, ctx, 2*time.Minute, loaded.group, loaded.members...)
 			}
-			c := load(t, ctx, s.file, "@DEVICE@", dev, "@KAMAILIO_CFG@", kamCfg)
+			c := load(t, ctx, 2*time.Minute, s.file, "@DEVICE@", dev, "@KAMAILIO_CFG@", kamCfg)
 			s := s
 			loaded = &s
 			if s.service == "pbx" && i == 0 {
