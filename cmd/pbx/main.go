@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -50,13 +51,15 @@ func app() *cli.App {
 						ArgsUsage: "EXT",
 						Flags: []cli.Flag{dataFlag,
 							&cli.StringFlag{Name: "password", Usage: "SIP password, required (only its digests are stored)"},
-							&cli.StringFlag{Name: "name", Usage: "display name"}},
+							&cli.StringFlag{Name: "name", Usage: "display name"},
+							&cli.BoolFlag{Name: "record", Usage: "record every call the extension makes or takes (WAV under DATA/recordings)"}},
 						Action: func(c *cli.Context) error {
 							ext, err := oneArg(c, "EXT")
 							if err != nil {
 								return err
 							}
-							return admin.AddUser(c.Context, c.App.Writer, c.String("data"), ext, c.String("name"), c.String("password"))
+							return admin.AddUser(c.Context, c.App.Writer, c.String("data"),
+								admin.NewUser{Ext: ext, Name: c.String("name"), Password: c.String("password"), Record: c.Bool("record")})
 						},
 					},
 					{
@@ -111,6 +114,21 @@ func app() *cli.App {
 				},
 			},
 			{
+				Name:  "cdr",
+				Usage: "call detail records",
+				Subcommands: []*cli.Command{
+					{
+						Name:      "list",
+						Usage:     "list the latest calls, newest first, with their recordings",
+						ArgsUsage: " ",
+						Flags:     []cli.Flag{dataFlag, &cli.IntFlag{Name: "limit", Value: 50, Usage: "how many calls to show"}},
+						Action: func(c *cli.Context) error {
+							return admin.ListCDRs(c.Context, c.App.Writer, c.String("data"), c.Int("limit"))
+						},
+					},
+				},
+			},
+			{
 				Name:      "status",
 				Usage:     "show registrations and active calls",
 				ArgsUsage: " ",
@@ -136,7 +154,11 @@ func oneArg(c *cli.Context, name string) (string, error) {
 			continue
 		}
 		k, v, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if !hasValue {
+		switch {
+		case hasValue:
+		case isBoolFlag(c, k):
+			v = "true"
+		default:
 			if i+1 >= len(args) {
 				return "", fmt.Errorf("%s: flag %s needs a value", c.Command.FullName(), a)
 			}
@@ -151,4 +173,14 @@ func oneArg(c *cli.Context, name string) (string, error) {
 		return "", fmt.Errorf("%s: want exactly one %s argument", c.Command.FullName(), name)
 	}
 	return pos[0], nil
+}
+
+// isBoolFlag reports whether the command's flag name takes no value.
+func isBoolFlag(c *cli.Context, name string) bool {
+	for _, f := range c.Command.Flags {
+		if bf, ok := f.(*cli.BoolFlag); ok && slices.Contains(bf.Names(), name) {
+			return true
+		}
+	}
+	return false
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -42,9 +43,15 @@ func withStore(data string, fn func(*store.Store) error) error {
 	return errors.Join(fn(s), s.Close())
 }
 
+// NewUser is what `pbx user add` sets.
+type NewUser struct {
+	Ext, Name, Password string
+	Record              bool // record the extension's calls
+}
+
 // AddUser creates or updates an extension; only password digests are kept.
-func AddUser(ctx context.Context, w io.Writer, data, ext, name, password string) error {
-	if password == "" {
+func AddUser(ctx context.Context, w io.Writer, data string, u NewUser) error {
+	if u.Password == "" {
 		return errors.New("user add: --password is required")
 	}
 	return withStore(data, func(s *store.Store) error {
@@ -52,10 +59,10 @@ func AddUser(ctx context.Context, w io.Writer, data, ext, name, password string)
 		if err != nil {
 			return err
 		}
-		err = s.AddUser(ctx, store.User{Ext: ext, Name: name,
-			HA1MD5: auth.HA1(auth.MD5, ext, realm, password), HA1SHA256: auth.HA1(auth.SHA256, ext, realm, password)})
+		err = s.AddUser(ctx, store.User{Ext: u.Ext, Name: u.Name, Record: u.Record,
+			HA1MD5: auth.HA1(auth.MD5, u.Ext, realm, u.Password), HA1SHA256: auth.HA1(auth.SHA256, u.Ext, realm, u.Password)})
 		if err == nil {
-			fmt.Fprintf(w, "user %s saved\n", ext)
+			fmt.Fprintf(w, "user %s saved\n", u.Ext)
 		}
 		return err
 	})
@@ -80,9 +87,41 @@ func ListUsers(ctx context.Context, w io.Writer, data string) error {
 			return err
 		}
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "EXT\tNAME\tCREATED")
+		fmt.Fprintln(tw, "EXT\tNAME\tRECORD\tCREATED")
 		for _, u := range us {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Ext, u.Name, u.Created.UTC().Format(time.RFC3339))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Ext, u.Name, yesNo(u.Record), u.Created.UTC().Format(time.RFC3339))
+		}
+		return tw.Flush()
+	})
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// ListCDRs prints the latest limit call records, newest first, with each
+// call's recording as a path under data.
+func ListCDRs(ctx context.Context, w io.Writer, data string, limit int) error {
+	if limit < 1 {
+		return fmt.Errorf("cdr list: --limit %d: want at least 1", limit)
+	}
+	return withStore(data, func(s *store.Store) error {
+		cs, err := s.CDRs(ctx, limit)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "START\tCALLER\tCALLEE\tDURATION\tDISPOSITION\tSTATUS\tHUNG UP BY\tRECORDING")
+		for _, c := range cs {
+			rec := "-"
+			if c.Recording != "" {
+				rec = filepath.Join(data, c.Recording)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", c.Start.UTC().Format(time.RFC3339), c.Caller, c.Callee,
+				c.Duration().Round(time.Second), c.Disposition, c.SIPStatus, c.HangupSide, rec)
 		}
 		return tw.Flush()
 	})

@@ -24,10 +24,12 @@ func TestUserCommands(t *testing.T) {
 	}{
 		{"init", func() error { return Init(&out, data, "r1") }, "", `realm "r1"`},
 		{"init again keeps realm", func() error { return Init(&out, data, "r2") }, "", `realm "r1"`},
-		{"add", func() error { return AddUser(ctx, &out, data, "100", "Alice", "s3cret") }, "", "user 100 saved"},
-		{"add without password", func() error { return AddUser(ctx, &out, data, "101", "", "") }, "--password", ""},
-		{"add bad ext", func() error { return AddUser(ctx, &out, data, "a b", "", "x") }, "invalid extension", ""},
-		{"list", func() error { return ListUsers(ctx, &out, data) }, "", "100  Alice"},
+		{"add", func() error {
+			return AddUser(ctx, &out, data, NewUser{Ext: "100", Name: "Alice", Password: "s3cret", Record: true})
+		}, "", "user 100 saved"},
+		{"add without password", func() error { return AddUser(ctx, &out, data, NewUser{Ext: "101"}) }, "--password", ""},
+		{"add bad ext", func() error { return AddUser(ctx, &out, data, NewUser{Ext: "a b", Password: "x"}) }, "invalid extension", ""},
+		{"list", func() error { return ListUsers(ctx, &out, data) }, "", "100  Alice  yes"},
 		{"del", func() error { return DelUser(ctx, &out, data, "100") }, "", "user 100 deleted"},
 		{"del again", func() error { return DelUser(ctx, &out, data, "100") }, "no such user", ""},
 		{"status without daemon", func() error { return Status(ctx, &out, data) }, "", "not running"},
@@ -55,7 +57,7 @@ func TestAddUserStoresDigests(t *testing.T) {
 	if err := Init(&bytes.Buffer{}, data, "r1"); err != nil {
 		t.Fatal(err)
 	}
-	if err := AddUser(ctx, &bytes.Buffer{}, data, "100", "", "s3cret"); err != nil {
+	if err := AddUser(ctx, &bytes.Buffer{}, data, NewUser{Ext: "100", Password: "s3cret"}); err != nil {
 		t.Fatal(err)
 	}
 	s, err := store.Open(data)
@@ -83,5 +85,40 @@ func TestPrintStatus(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("status output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestListCDRs: each call's line names its recording as a path under the
+// data directory, "-" when it was not recorded.
+func TestListCDRs(t *testing.T) {
+	data := t.TempDir()
+	ctx := context.Background()
+	if err := Init(&bytes.Buffer{}, data, "r1"); err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.Open(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Unix(1_700_000_000, 0)
+	for _, c := range []store.CDR{
+		{Caller: "100", Callee: "200", ACallID: "a1", Start: start, Answer: start.Add(time.Second), End: start.Add(61 * time.Second),
+			Disposition: store.Answered, SIPStatus: 200, HangupSide: "callee", Recording: "recordings/2023-11-14/x.wav"},
+		{Caller: "200", Callee: "100", ACallID: "a2", Start: start, End: start.Add(time.Second),
+			Disposition: store.Busy, SIPStatus: 486, HangupSide: "callee"},
+	} {
+		if err := s.AddCDR(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	var out bytes.Buffer
+	if err := ListCDRs(ctx, &out, data, 10); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 || !strings.HasSuffix(lines[1], "486     callee      -") ||
+		!strings.Contains(lines[2], "1m0s") || !strings.HasSuffix(lines[2], data+"/recordings/2023-11-14/x.wav") {
+		t.Fatalf("cdr list:\n%s", out.String())
 	}
 }

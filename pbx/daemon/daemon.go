@@ -75,7 +75,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	media, err := newMedia(ip, low, high)
+	media, err := newMedia(ip, low, high, o.Data, log)
 	if err != nil {
 		return fmt.Errorf("rtp relay: %w", err)
 	}
@@ -88,6 +88,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 		defer jnl.Close()
 		observer, calls = jnl, recs
+		media.finishRecordings(calls)
 	}
 	srv, err := sipd.New(sipd.Config{
 		Listen: o.Listen, Realm: realm, Store: st, Media: media, Logger: log, Observer: observer,

@@ -27,8 +27,10 @@ func openJournal(data string, log *slog.Logger) (*recovery.Journal, []sipd.CallR
 	return j, rep.Calls, nil
 }
 
-// Restore re-binds a journaled call's relay ports on this PBX's address.
-// The phones' addresses are set by the caller from their descriptions.
+// Restore re-binds a journaled call's relay ports on this PBX's address
+// and reopens its recording to append. The phones' addresses are set by the
+// caller from their descriptions. A recording that cannot be reopened is
+// logged and the call goes on unrecorded: the call matters more.
 func (f relays) Restore(rec sipd.CallRecord) (sipd.Relay, error) {
 	if rec.RelayA.Addr() != f.pool.Addr() || rec.RelayB.Addr() != f.pool.Addr() {
 		return nil, fmt.Errorf("call %s: relay was on %s/%s, this PBX relays on %s", rec.ID, rec.RelayA, rec.RelayB, f.pool.Addr())
@@ -38,12 +40,37 @@ func (f relays) Restore(rec sipd.CallRecord) (sipd.Relay, error) {
 	if err != nil {
 		return nil, fmt.Errorf("call %s: %w", rec.ID, err)
 	}
-	return relay{r: r, totals: f.totals}, nil
+	out := &relay{f: f, r: r}
+	if rec.Recorded != "" {
+		if err := out.Record(rec.Recorded, rec.Answer); err != nil {
+			f.log.Error("restored call: recording not reopened", "call", rec.ID, "err", err)
+		}
+	}
+	return out, nil
+}
+
+// finishRecordings closes the recordings of journaled calls that will not
+// be restored (answered but never confirmed), so that their files end on a
+// whole frame with a header that counts them (a kill -9 may leave the last
+// frame torn and the header behind the data).
+func (f relays) finishRecordings(recs []sipd.CallRecord) {
+	for _, rec := range recs {
+		if rec.Recorded == "" || rec.State == sipd.Confirmed {
+			continue
+		}
+		r, err := f.openRecording(rec.Recorded, rec.Answer)
+		if err == nil {
+			err = r.Close()
+		}
+		if err != nil {
+			f.log.Warn("recording of an unrestored call", "call", rec.ID, "err", err)
+		}
+	}
 }
 
 // LastRTP is when RTP last arrived from either phone (the restore time
 // for a restored relay that has had none since).
-func (r relay) LastRTP() time.Time {
+func (r *relay) LastRTP() time.Time {
 	st := r.r.Stats()
 	a, b := st.From[media.A].LastRTP, st.From[media.B].LastRTP
 	if a.After(b) {

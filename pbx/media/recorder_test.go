@@ -226,33 +226,50 @@ func TestOpenRecorderRejectsOtherFiles(t *testing.T) {
 	}
 }
 
-// TestRelayRecords: a relay with a recorder writes what it relays.
+// TestRelayRecords: a relay writes what it relays to its recorder, given
+// at the start (a restored call) or from some moment on (Record, at the
+// answer), and stops writing when Record(nil) takes it away.
 func TestRelayRecords(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "call.wav")
-	rec, err := OpenRecorder(path, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := newCall(t, Options{Recorder: rec})
-	for range 5 {
-		p := g711(0, pcmuLoud)
-		c.a.send(c.portA, p)
-		c.b.expect(c.portB, p)
-	}
-	if err := c.relay.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := rec.Close(); err != nil {
-		t.Fatal(err)
-	}
-	loud := 0
-	for _, fr := range readWAV(t, path) {
-		if fr[0] == 32124 {
-			loud++
+	for _, late := range []bool{false, true} {
+		path := filepath.Join(t.TempDir(), "call.wav")
+		rec, err := OpenRecorder(path, time.Now())
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if loud != 5*160 {
-		t.Errorf("%d loud frames on channel A; want %d", loud, 5*160)
+		o := Options{Recorder: rec}
+		if late {
+			o = Options{}
+		}
+		c := newCall(t, o)
+		send := func(n int) {
+			for range n {
+				p := g711(0, pcmuLoud)
+				c.a.send(c.portA, p)
+				c.b.expect(c.portB, p)
+			}
+		}
+		if late {
+			send(3) // before the recording starts: not recorded
+			c.relay.Record(rec)
+		}
+		send(5)
+		c.relay.Record(nil)
+		send(2) // after it stopped: not recorded
+		if err := c.relay.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := rec.Close(); err != nil {
+			t.Fatal(err)
+		}
+		loud := 0
+		for _, fr := range readWAV(t, path) {
+			if fr[0] == 32124 {
+				loud++
+			}
+		}
+		if loud != 5*160 {
+			t.Errorf("late=%v: %d loud frames on channel A; want %d", late, loud, 5*160)
+		}
 	}
 }
 

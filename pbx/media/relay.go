@@ -30,7 +30,8 @@ type Options struct {
 	// source, same SSRC) a source that differs from the SDP address must
 	// send before the leg latches to it. Default 3.
 	Probation int
-	// Recorder, if set, receives every relayed RTP packet.
+	// Recorder, if set, receives every relayed RTP packet (see also
+	// Relay.Record).
 	Recorder *Recorder
 }
 
@@ -100,7 +101,7 @@ type leg struct {
 type Relay struct {
 	legs      [2]leg
 	probation int
-	rec       *Recorder
+	rec       atomic.Pointer[Recorder]
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 }
@@ -138,7 +139,8 @@ func startRelay(a, b *Pair, st State, o Options) *Relay {
 	if o.Probation <= 0 {
 		o.Probation = 3
 	}
-	r := &Relay{probation: o.Probation, rec: o.Recorder}
+	r := &Relay{probation: o.Probation}
+	r.rec.Store(o.Recorder)
 	for i, p := range [2]*Pair{a, b} {
 		l := &r.legs[i]
 		l.pair = p
@@ -153,6 +155,11 @@ func startRelay(a, b *Pair, st State, o Options) *Relay {
 	}
 	return r
 }
+
+// Record starts (or, with nil, stops) passing every relayed RTP packet to
+// rec: a call is recorded from its answer on. The caller closes rec, after
+// Close.
+func (r *Relay) Record(rec *Recorder) { r.rec.Store(rec) }
 
 // Ports returns the local RTP ports of legs A and B.
 func (r *Relay) Ports() (a, b int) { return r.legs[A].pair.Port, r.legs[B].pair.Port }
@@ -273,8 +280,8 @@ func (r *Relay) forward(s Side, rtcp bool) {
 			in.stats.rtpPackets.Add(1)
 			in.stats.rtpBytes.Add(uint64(n))
 			in.stats.lastRTP.Store(time.Now().UnixNano())
-			if r.rec != nil {
-				r.rec.WriteRTP(s, pkt)
+			if rec := r.rec.Load(); rec != nil {
+				rec.WriteRTP(s, pkt)
 			}
 		}
 	}

@@ -27,14 +27,15 @@ var (
 
 // authenticate returns the authenticated user, or answers req itself (a
 // challenge, 400 or 403) and returns ok=false.
-func (s *Server) authenticate(ctx context.Context, req *sip.Request, tx sip.ServerTransaction, sc authScheme) (user string, ok bool) {
+func (s *Server) authenticate(ctx context.Context, req *sip.Request, tx sip.ServerTransaction, sc authScheme) (u store.User, ok bool) {
 	var hv string
 	if h := req.GetHeader(sc.answer); h != nil {
 		hv = h.Value()
 	}
-	user, err := s.auth.Verify(auth.Request{Method: string(req.Method), RequestURI: req.Recipient, Header: hv},
+	_, err := s.auth.Verify(auth.Request{Method: string(req.Method), RequestURI: req.Recipient, Header: hv},
 		func(user, alg string) (string, error) {
-			u, err := s.cfg.Store.User(ctx, user)
+			var err error
+			u, err = s.cfg.Store.User(ctx, user)
 			if errors.Is(err, store.ErrNoUser) {
 				return "", errors.Join(auth.ErrBadCredentials, err)
 			}
@@ -48,7 +49,7 @@ func (s *Server) authenticate(ctx context.Context, req *sip.Request, tx sip.Serv
 		})
 	switch {
 	case err == nil:
-		return user, true
+		return u, true
 	case errors.Is(err, auth.ErrNoCredentials):
 		s.challenge(req, tx, sc, false)
 	case errors.Is(err, auth.ErrStale), errors.Is(err, auth.ErrReplay):
@@ -63,7 +64,7 @@ func (s *Server) authenticate(ctx context.Context, req *sip.Request, tx sip.Serv
 		s.log.Error("authentication", "err", err)
 		s.reply(tx, req, sip.StatusInternalServerError, "Server Internal Error")
 	}
-	return "", false
+	return store.User{}, false
 }
 
 func (s *Server) challenge(req *sip.Request, tx sip.ServerTransaction, sc authScheme, stale bool) {

@@ -67,6 +67,7 @@ type Call struct {
 	reoffer  bool          // a re-INVITE is in progress
 	answered *branch       // the callee leg that answered
 	firstLeg string        // Call-ID of the first callee leg tried
+	recordIt bool          // record from the answer on (either party's setting)
 }
 
 // record returns a copy of the call's state.
@@ -121,7 +122,7 @@ func (c *Call) finish(disposition string, status int, hangup string) {
 	cdr := store.CDR{
 		Caller: rec.Caller, Callee: rec.Callee, ACallID: rec.ID, BCallID: bCallID,
 		Start: rec.Start, Answer: rec.Answer, End: time.Now(),
-		Disposition: disposition, SIPStatus: status, HangupSide: hangup,
+		Disposition: disposition, SIPStatus: status, HangupSide: hangup, Recording: rec.Recorded,
 	}
 	if err := c.srv.cfg.Store.AddCDR(context.Background(), cdr); err != nil {
 		c.srv.log.Error("write cdr", "call", rec.ID, "err", err)

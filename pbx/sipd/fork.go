@@ -224,6 +224,9 @@ func (c *Call) answer(req *sip.Request, tx sip.ServerTransaction, br *branch, re
 	c.answered = br
 	c.rec.A.LocalSDP = body
 	c.rec.Answer = time.Now()
+	if c.recordIt {
+		c.startRecording()
+	}
 	s.calls.add(c.rec.B.CallID, c, Callee)
 	ack, aerr := c.rec.B.request(s.endpoint(), sip.ACK, c.rec.B.InviteCSeq, nil)
 	br.ack = ack

@@ -93,12 +93,14 @@ func startPBX(t *testing.T, mod func(*Config)) *pbx {
 type recorder struct {
 	mu     sync.Mutex
 	states []State
+	recs   []CallRecord
 	ended  []string
 }
 
 func (r *recorder) Changed(c CallRecord) error {
 	r.mu.Lock()
 	r.states = append(r.states, c.State)
+	r.recs = append(r.recs, c)
 	r.mu.Unlock()
 	return nil
 }
@@ -112,15 +114,30 @@ func (r *recorder) Ended(id string) {
 // fakeMedia hands out relay addresses without moving RTP: the signalling
 // tests only check that SDP points at the relay.
 type fakeMedia struct {
-	mu   sync.Mutex
-	next uint16
-	open int
+	mu         sync.Mutex
+	next       uint16
+	open       int
+	failRecord error                // what Record returns
+	recording  map[string]time.Time // names Record was called with, and their origins
 }
 
 type fakeRelay struct {
 	m     *fakeMedia
 	base  uint16
 	peers [2]Peer
+}
+
+func (r *fakeRelay) Record(name string, origin time.Time) error {
+	r.m.mu.Lock()
+	defer r.m.mu.Unlock()
+	if r.m.failRecord != nil {
+		return r.m.failRecord
+	}
+	if r.m.recording == nil {
+		r.m.recording = map[string]time.Time{}
+	}
+	r.m.recording[name] = origin
+	return nil
 }
 
 func (f *fakeMedia) Allocate(string) (Relay, error) {

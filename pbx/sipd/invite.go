@@ -24,10 +24,11 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	s.reply(tx, req, sip.StatusTrying, "Trying")
 	ctx := context.Background()
-	user, ok := s.authenticate(ctx, req, tx, proxyAuth)
+	caller, ok := s.authenticate(ctx, req, tx, proxyAuth)
 	if !ok {
 		return
 	}
+	user := caller.Ext
 	if req.From().Address.User != user {
 		s.reply(tx, req, sip.StatusForbidden, "Forbidden: From is not the authenticated user")
 		return
@@ -37,7 +38,8 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	callee := req.Recipient.User
-	if _, err := s.cfg.Store.User(ctx, callee); err != nil {
+	calleeUser, err := s.cfg.Store.User(ctx, callee)
+	if err != nil {
 		if errors.Is(err, store.ErrNoUser) {
 			s.reply(tx, req, sip.StatusNotFound, "Not Found")
 		} else {
@@ -66,7 +68,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.reply(tx, req, sip.StatusServiceUnavailable, "Media Ports Exhausted")
 		return
 	}
-	c := &Call{srv: s, relay: relay, acked: make(chan struct{})}
+	c := &Call{srv: s, relay: relay, acked: make(chan struct{}), recordIt: caller.Record || calleeUser.Record}
 	c.rec = CallRecord{ID: req.CallID().Value(), Caller: user, Callee: callee, Start: time.Now(),
 		A: uasDialog(req, sip.GenerateTagN(16))}
 	offer, peer, err := anchor(req.Body(), relay, Caller, nil)

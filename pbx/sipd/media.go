@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"time"
 
 	"pbxha/pbx/sdp"
 )
@@ -45,6 +46,11 @@ type Relay interface {
 	// SetPeer is where side's phone asked, in its SDP, to receive RTP and
 	// RTCP; port 0 stops sending to it.
 	SetPeer(side Side, p Peer)
+	// Record starts recording the call's audio, both directions, into
+	// name (a path relative to the PBX's data directory), with origin as
+	// the recording's time zero; a restored relay records again into the
+	// journaled name, appending. Close ends the recording.
+	Record(name string, origin time.Time) error
 	// Close releases the ports.
 	Close() error
 }

@@ -22,7 +22,8 @@ func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 		s.reply(tx, req, sip.StatusBadRequest, "Bad Request")
 		return
 	}
-	user, ok := s.authenticate(ctx, req, tx, registrarAuth)
+	u, ok := s.authenticate(ctx, req, tx, registrarAuth)
+	user := u.Ext
 	if !ok {
 		return
 	}

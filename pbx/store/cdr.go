@@ -29,6 +29,7 @@ type CDR struct {
 	Disposition string
 	SIPStatus   int    // final status sent to the caller
 	HangupSide  string // "caller", "callee" or "pbx"
+	Recording   string // the call's recording, relative to the data directory; "" when not recorded
 }
 
 // Duration is the answered duration (zero when unanswered).
@@ -47,9 +48,9 @@ func (s *Store) AddCDR(ctx context.Context, c CDR) error {
 	}
 	err := s.w.do(ctx, func(tx *sql.Tx) error {
 		_, err := tx.Exec(`INSERT INTO cdrs(caller, callee, a_call_id, b_call_id, start_time, answer_time,
-			end_time, duration_ms, disposition, sip_status, hangup_side) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+			end_time, duration_ms, disposition, sip_status, hangup_side, recording) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
 			c.Caller, c.Callee, c.ACallID, c.BCallID, c.Start.UnixMilli(), answer, c.End.UnixMilli(),
-			c.Duration().Milliseconds(), c.Disposition, c.SIPStatus, c.HangupSide)
+			c.Duration().Milliseconds(), c.Disposition, c.SIPStatus, c.HangupSide, c.Recording)
 		return err
 	})
 	if err != nil {
@@ -61,7 +62,7 @@ func (s *Store) AddCDR(ctx context.Context, c CDR) error {
 // CDRs returns the latest limit records, newest first.
 func (s *Store) CDRs(ctx context.Context, limit int) ([]CDR, error) {
 	rows, err := s.rd.QueryContext(ctx, `SELECT id, caller, callee, a_call_id, b_call_id, start_time, answer_time,
-		end_time, disposition, sip_status, hangup_side FROM cdrs ORDER BY id DESC LIMIT ?`, limit)
+		end_time, disposition, sip_status, hangup_side, recording FROM cdrs ORDER BY id DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list cdrs: %w", err)
 	}
@@ -72,7 +73,7 @@ func (s *Store) CDRs(ctx context.Context, limit int) ([]CDR, error) {
 		var start, end int64
 		var answer sql.NullInt64
 		if err := rows.Scan(&c.ID, &c.Caller, &c.Callee, &c.ACallID, &c.BCallID, &start, &answer, &end,
-			&c.Disposition, &c.SIPStatus, &c.HangupSide); err != nil {
+			&c.Disposition, &c.SIPStatus, &c.HangupSide, &c.Recording); err != nil {
 			return nil, fmt.Errorf("list cdrs: %w", err)
 		}
 		c.Start, c.End = time.UnixMilli(start), time.UnixMilli(end)

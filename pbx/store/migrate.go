@@ -50,6 +50,10 @@ var migrations = []string{
 	// 2: whether a binding was registered from behind a NAT, so that
 	// requests go to the received address instead of the Contact.
 	`ALTER TABLE bindings ADD COLUMN nat INTEGER NOT NULL DEFAULT 0;`,
+	// 3: call recording: whether an extension's calls are recorded, and
+	// the recording of each call (a path under the data directory).
+	`ALTER TABLE users ADD COLUMN record INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE cdrs ADD COLUMN recording TEXT NOT NULL DEFAULT '';`,
 }
 
 func schemaVersion(db *sql.DB) (int, error) {

@@ -115,7 +115,7 @@ func prepare(rd, wr *sql.DB) (*prepared, error) {
 		dst **sql.Stmt
 		sql string
 	}{
-		{rd, &q.user, `SELECT ext, name, ha1_md5, ha1_sha256, created FROM users WHERE ext=?`},
+		{rd, &q.user, `SELECT ` + userCols + ` FROM users WHERE ext=?`},
 		{rd, &q.lookup, `SELECT ` + bindingCols + ` FROM bindings WHERE ext=? AND expires>? ORDER BY contact`},
 		{wr, &q.savepoint, `SAVEPOINT op`},
 		{wr, &q.release, `RELEASE op`},

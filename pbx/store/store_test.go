@@ -95,7 +95,7 @@ func TestUsers(t *testing.T) {
 	s := openTemp(t)
 	ctx := context.Background()
 	for _, ext := range []string{"200", "100"} {
-		if err := s.AddUser(ctx, User{Ext: ext, Name: "n" + ext, HA1MD5: "m" + ext, HA1SHA256: "s" + ext}); err != nil {
+		if err := s.AddUser(ctx, User{Ext: ext, Name: "n" + ext, HA1MD5: "m" + ext, HA1SHA256: "s" + ext, Record: ext == "200"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -103,8 +103,18 @@ func TestUsers(t *testing.T) {
 		t.Fatal("invalid extension accepted")
 	}
 	us, err := s.Users(ctx)
-	if err != nil || len(us) != 2 || us[0].Ext != "100" || us[1].HA1SHA256 != "s200" {
+	if err != nil || len(us) != 2 || us[0].Ext != "100" || us[1].HA1SHA256 != "s200" || us[0].Record || !us[1].Record {
 		t.Fatalf("users = %+v, %v", us, err)
+	}
+	if u, err := s.User(ctx, "200"); err != nil || !u.Record {
+		t.Fatalf("user 200 = %+v, %v; want recorded", u, err)
+	}
+	// Updating a user replaces its recording flag too.
+	if err := s.AddUser(ctx, User{Ext: "200", HA1MD5: "m", HA1SHA256: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := s.User(ctx, "200"); err != nil || u.Record {
+		t.Fatalf("user 200 after update = %+v, %v; want not recorded", u, err)
 	}
 	if err := s.DelUser(ctx, "100"); err != nil {
 		t.Fatal(err)
@@ -231,7 +241,8 @@ func TestCDR(t *testing.T) {
 	start := time.UnixMilli(1_700_000_000_000)
 	in := []CDR{
 		{Caller: "100", Callee: "200", ACallID: "a1", BCallID: "b1", Start: start, Answer: start.Add(time.Second),
-			End: start.Add(11 * time.Second), Disposition: Answered, SIPStatus: 200, HangupSide: "caller"},
+			End: start.Add(11 * time.Second), Disposition: Answered, SIPStatus: 200, HangupSide: "caller",
+			Recording: "recordings/2023-11-14/a1.wav"},
 		{Caller: "100", Callee: "300", ACallID: "a2", Start: start, End: start.Add(time.Second),
 			Disposition: Busy, SIPStatus: 486, HangupSide: "callee"},
 	}
@@ -244,7 +255,8 @@ func TestCDR(t *testing.T) {
 	if err != nil || len(got) != 2 {
 		t.Fatalf("cdrs = %+v, %v", got, err)
 	}
-	if got[1].Duration() != 10*time.Second || !got[1].Answer.Equal(in[0].Answer) || got[0].Duration() != 0 || got[0].Disposition != Busy {
+	if got[1].Duration() != 10*time.Second || !got[1].Answer.Equal(in[0].Answer) || got[0].Duration() != 0 || got[0].Disposition != Busy ||
+		got[1].Recording != in[0].Recording || got[0].Recording != "" {
 		t.Fatalf("cdrs = %+v", got)
 	}
 }

@@ -17,8 +17,11 @@ type User struct {
 	Name      string
 	HA1MD5    string
 	HA1SHA256 string
+	Record    bool // record every call this extension makes or takes
 	Created   time.Time
 }
+
+const userCols = `ext, name, ha1_md5, ha1_sha256, record, created`
 
 // ErrNoUser reports an unknown extension.
 var ErrNoUser = errors.New("no such user")
@@ -39,9 +42,10 @@ func (s *Store) AddUser(ctx context.Context, u User) error {
 		return err
 	}
 	err := s.w.do(ctx, func(tx *sql.Tx) error {
-		_, err := tx.Exec(`INSERT INTO users(ext, name, ha1_md5, ha1_sha256, created) VALUES (?,?,?,?,?)
-			ON CONFLICT(ext) DO UPDATE SET name=excluded.name, ha1_md5=excluded.ha1_md5, ha1_sha256=excluded.ha1_sha256`,
-			u.Ext, u.Name, u.HA1MD5, u.HA1SHA256, time.Now().Unix())
+		_, err := tx.Exec(`INSERT INTO users(ext, name, ha1_md5, ha1_sha256, record, created) VALUES (?,?,?,?,?,?)
+			ON CONFLICT(ext) DO UPDATE SET name=excluded.name, ha1_md5=excluded.ha1_md5, ha1_sha256=excluded.ha1_sha256,
+			record=excluded.record`,
+			u.Ext, u.Name, u.HA1MD5, u.HA1SHA256, u.Record, time.Now().Unix())
 		return err
 	})
 	if err != nil {
@@ -72,7 +76,7 @@ func (s *Store) DelUser(ctx context.Context, ext string) error {
 func (s *Store) User(ctx context.Context, ext string) (User, error) {
 	var u User
 	var created int64
-	err := s.q.user.QueryRowContext(ctx, ext).Scan(&u.Ext, &u.Name, &u.HA1MD5, &u.HA1SHA256, &created)
+	err := s.q.user.QueryRowContext(ctx, ext).Scan(&u.Ext, &u.Name, &u.HA1MD5, &u.HA1SHA256, &u.Record, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, fmt.Errorf("user %s: %w", ext, ErrNoUser)
 	}
@@ -85,7 +89,7 @@ func (s *Store) User(ctx context.Context, ext string) (User, error) {
 
 // Users lists all users ordered by extension.
 func (s *Store) Users(ctx context.Context) ([]User, error) {
-	rows, err := s.rd.QueryContext(ctx, `SELECT ext, name, ha1_md5, ha1_sha256, created FROM users ORDER BY ext`)
+	rows, err := s.rd.QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY ext`)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
@@ -94,7 +98,7 @@ func (s *Store) Users(ctx context.Context) ([]User, error) {
 	for rows.Next() {
 		var u User
 		var created int64
-		if err := rows.Scan(&u.Ext, &u.Name, &u.HA1MD5, &u.HA1SHA256, &created); err != nil {
+		if err := rows.Scan(&u.Ext, &u.Name, &u.HA1MD5, &u.HA1SHA256, &u.Record, &created); err != nil {
 			return nil, fmt.Errorf("list users: %w", err)
 		}
 		u.Created = time.Unix(created, 0)
