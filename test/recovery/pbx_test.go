@@ -119,6 +119,15 @@ func (p *pbx) start(t *testing.T) {
 	}
 }
 
+// record turns recording on for ext's calls, with the pbx CLI.
+func (p *pbx) record(t *testing.T, ext string) {
+	t.Helper()
+	out, err := exec.Command(pbxBin, "user", "add", ext, "--data", p.data, "--password", "pw"+ext, "--record").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pbx user add %s --record: %v\n%s", ext, err, out)
+	}
+}
+
 // kill ends the process with SIGKILL, as a crash or a fenced node would.
 func (p *pbx) kill(t *testing.T) {
 	t.Helper()

@@ -39,7 +39,9 @@ func restart(t *testing.T, p *pbx, graceful bool) (killed time.Time, took time.D
 // requests after the restart (BYE from either side, a re-INVITE for hold)
 // are answered and relayed, --recover-reinvite re-offers each leg its
 // description with a new o= version, sipp counts no failed call, every CDR covers
-// the whole call, and the journal holds no call once they are over.
+// the whole call, every call's recording holds audio from before the kill
+// and after the restart in one file, and the journal holds no call once
+// they are over.
 func TestKillRestart(t *testing.T) {
 	testenv.RequireTool(t, "sipp")
 	testenv.Slow(t)
@@ -59,11 +61,13 @@ func TestKillRestart(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			calleeSIP := freePort(t, 1)
 			p := newPBX(t, []string{"100", "200"}, "200", "127.0.0.1:"+itoa(calleeSIP), tc.args...)
+			p.record(t, "200")
 			p.start(t)
 			ph := calls(t, p, calleeSIP, load{caller: tc.caller, callee: tc.callee, n: n, rate: 25, hold: hold})
 			p.waitConfirmed(t, n, 30*time.Second)
 			time.Sleep(time.Second) // RTP flowing through every relay
 			killed, took := restart(t, p, tc.graceful)
+			ready := time.Now()
 			if up := len(p.waitConfirmed(t, n, time.Second)); up != n {
 				t.Fatalf("%d calls restored, want %d", up, n)
 			}
@@ -74,6 +78,7 @@ func TestKillRestart(t *testing.T) {
 			checkMedia(t, ph.echo, killed, n)
 			t.Logf("restart: process answering %v after start", took.Round(time.Millisecond))
 			checkCDRs(t, p, n, killed, tc.hangup, hold)
+			checkRecordings(t, p, n, killed, ready)
 			if live := liveCalls(t, p); live != 0 {
 				t.Fatalf("journal holds %d calls after all ended", live)
 			}
@@ -130,7 +135,7 @@ func liveCalls(t *testing.T, p *pbx) int {
 // flips. The restart reports both, never refuses to start, and every other
 // call carries on; the two damaged calls fall back to their previous
 // record (answered, not yet confirmed) and are hung up, with BYEs to both
-// phones and FAILED CDRs.
+// phones and FAILED CDRs; their recordings are closed properly.
 func TestTornJournal(t *testing.T) {
 	testenv.RequireTool(t, "sipp")
 	testenv.Slow(t)
@@ -138,6 +143,7 @@ func TestTornJournal(t *testing.T) {
 	const hold = 6 * time.Second
 	calleeSIP := freePort(t, 1)
 	p := newPBX(t, []string{"100", "200"}, "200", "127.0.0.1:"+itoa(calleeSIP))
+	p.record(t, "100")
 	p.start(t)
 	ph := calls(t, p, calleeSIP, load{caller: "caller.xml", callee: "callee.xml", n: n, rate: 20, hold: hold})
 	up := p.waitConfirmed(t, n, 30*time.Second)
@@ -173,6 +179,9 @@ func TestTornJournal(t *testing.T) {
 		default:
 			t.Fatalf("unexpected CDR %+v", c)
 		}
+		// Every recording, the damaged calls' too, ends on a whole frame
+		// with a header that counts its data.
+		readRecording(t, filepath.Join(p.data, c.Recording))
 	}
 	if len(answered) != n-2 || slices.Contains(answered, torn) || slices.Contains(answered, flipped) {
 		t.Fatalf("answered CDRs %v; damaged calls %s %s", answered, torn, flipped)
