@@ -72,8 +72,8 @@ func (f relays) openRecording(name string, origin time.Time) (*media.Recorder, e
 // relay maps sipd's legs onto media's (the caller is A, the callee B) and
 // owns the call's recorder.
 type relay struct {
-	f   relays
-	r   *media.Relay
+	f      relays
+	r      *media.Relay
 	mu     sync.Mutex
 	rec    *media.Recorder
 	closed bool

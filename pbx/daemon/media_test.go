@@ -3,9 +3,9 @@ package daemon
 import (
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
-	"net/netip"
 	"testing"
 	"time"
 
