@@ -44,7 +44,7 @@ func (f relays) rtpTotals() RTPTotals {
 }
 
 // Allocate binds two RTP/RTCP pairs, one per leg, and starts relaying.
-func (f relays) Allocate(callID string) (sipd.Relay, error) {
+func (f relays) Allocate(callID string, latched func()) (sipd.Relay, error) {
 	a, err := f.pool.Allocate()
 	if err != nil {
 		return nil, fmt.Errorf("call %s: %w", callID, err)
@@ -54,7 +54,7 @@ func (f relays) Allocate(callID string) (sipd.Relay, error) {
 		a.Close()
 		return nil, fmt.Errorf("call %s: %w", callID, err)
 	}
-	return &relay{f: f, r: media.NewRelay(a, b, media.Options{})}, nil
+	return &relay{f: f, r: media.NewRelay(a, b, media.Options{OnLatch: latched})}, nil
 }
 
 // openRecording opens (or reopens, to append) a call's recording.
@@ -88,6 +88,22 @@ func side(s sipd.Side) media.Side {
 
 func (r *relay) Local(s sipd.Side) netip.AddrPort { return r.r.Local(side(s)) }
 func (r *relay) SetPeer(s sipd.Side, p sipd.Peer) { r.r.SetPeer(side(s), p.RTP, p.RTCP) }
+func (r *relay) Latch(s sipd.Side, p sipd.Peer)   { r.r.Latch(side(s), p.RTP, p.RTCP) }
+
+// Latched is where leg s's audio goes after latching onto another address
+// than the SDP's: zero for a direction not latched, or latched onto the
+// SDP's own address (restoring that needs no journal write).
+func (r *relay) Latched(s sipd.Side) sipd.Peer {
+	st := r.r.State().Legs[side(s)]
+	var p sipd.Peer
+	if st.RTPLatched && st.RTP != st.SDPRTP {
+		p.RTP = st.RTP
+	}
+	if st.RTCPLatched && st.RTCP != st.SDPRTCP {
+		p.RTCP = st.RTCP
+	}
+	return p
+}
 
 // Record starts recording the call into name under the data directory.
 func (r *relay) Record(name string, origin time.Time) error {

@@ -31,12 +31,12 @@ func openJournal(data string, log *slog.Logger) (*recovery.Journal, []sipd.CallR
 // and reopens its recording to append. The phones' addresses are set by the
 // caller from their descriptions. A recording that cannot be reopened is
 // logged and the call goes on unrecorded: the call matters more.
-func (f relays) Restore(rec sipd.CallRecord) (sipd.Relay, error) {
+func (f relays) Restore(rec sipd.CallRecord, latched func()) (sipd.Relay, error) {
 	if rec.RelayA.Addr() != f.pool.Addr() || rec.RelayB.Addr() != f.pool.Addr() {
 		return nil, fmt.Errorf("call %s: relay was on %s/%s, this PBX relays on %s", rec.ID, rec.RelayA, rec.RelayB, f.pool.Addr())
 	}
 	st := media.State{Legs: [2]media.LegState{{Port: int(rec.RelayA.Port())}, {Port: int(rec.RelayB.Port())}}}
-	r, err := media.RestoreRelay(f.pool, st, media.Options{})
+	r, err := media.RestoreRelay(f.pool, st, media.Options{OnLatch: latched})
 	if err != nil {
 		return nil, fmt.Errorf("call %s: %w", rec.ID, err)
 	}

@@ -33,6 +33,10 @@ type Options struct {
 	// Recorder, if set, receives every relayed RTP packet (see also
 	// Relay.Record).
 	Recorder *Recorder
+	// OnLatch, if set, is called when a leg latches onto (or moves to) a
+	// source, so that the caller can journal State; it runs on the
+	// packet path and must not block.
+	OnLatch func()
 }
 
 // LegState is what a leg needs to resume after a restart.
@@ -101,6 +105,7 @@ type leg struct {
 type Relay struct {
 	legs      [2]leg
 	probation int
+	onLatch   func()
 	rec       atomic.Pointer[Recorder]
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -139,7 +144,7 @@ func startRelay(a, b *Pair, st State, o Options) *Relay {
 	if o.Probation <= 0 {
 		o.Probation = 3
 	}
-	r := &Relay{probation: o.Probation}
+	r := &Relay{probation: o.Probation, onLatch: o.OnLatch}
 	r.rec.Store(o.Recorder)
 	for i, p := range [2]*Pair{a, b} {
 		l := &r.legs[i]
@@ -198,6 +203,23 @@ func (r *Relay) SetPeer(s Side, rtp, rtcp netip.AddrPort) {
 		next.RTP, next.RTCP = netip.AddrPort{}, netip.AddrPort{}
 	}
 	l.peers.Store(&peers{next})
+}
+
+// Latch makes leg s send to rtp and rtcp as if it had latched onto them:
+// a restored call's journaled latches, set after SetPeer with the SDP
+// addresses. A zero address leaves that latch as it is.
+func (r *Relay) Latch(s Side, rtp, rtcp netip.AddrPort) {
+	l := &r.legs[s]
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := l.peers.Load().LegState
+	if rtp = unmap(rtp); rtp.IsValid() {
+		st.RTP, st.RTPLatched = rtp, true
+	}
+	if rtcp = unmap(rtcp); rtcp.IsValid() {
+		st.RTCP, st.RTCPLatched = rtcp, true
+	}
+	l.peers.Store(&peers{st})
 }
 
 func unmap(ap netip.AddrPort) netip.AddrPort {
@@ -262,10 +284,14 @@ func (r *Relay) forward(s Side, rtcp bool) {
 		pkt, src := buf[:n], unmap(src)
 		var dst netip.AddrPort
 		var ok bool
+		before := in.peers.Load()
 		if rtcp {
 			dst, ok = out.peers.Load().RTCP, in.acceptRTCP(src, pkt)
 		} else {
 			dst, ok = out.peers.Load().RTP, in.acceptRTP(src, pkt, r.probation)
+		}
+		if r.onLatch != nil && in.peers.Load() != before {
+			r.onLatch()
 		}
 		if ok = ok && dst.IsValid() && dst.Port() != 0; ok {
 			_, err = via.WriteToUDPAddrPort(pkt, dst)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -192,10 +193,18 @@ func TestRelayDropsGarbage(t *testing.T) {
 
 // TestRelayLatchesBehindNAT: the SDP names an address the phone does not
 // send from (NAT); the relay latches to the real source after probation.
+// TestRelayLatchesBehindNAT: a phone whose SDP address is not where its
+// packets come from is latched onto after probation, RTCP follows its IP,
+// each latch is reported through OnLatch, and a relay restored with Latch
+// sends to the latched addresses at once and accepts the phone's packets
+// without a new probation.
 func TestRelayLatchesBehindNAT(t *testing.T) {
-	c := newCall(t, Options{Probation: 3})
+	var latches atomic.Int32
+	c := newCall(t, Options{Probation: 3, OnLatch: func() { latches.Add(1) }})
 	nat := newPhone(t, "127.0.0.2") // the phone's public side
-	c.relay.SetPeer(A, netip.MustParseAddrPort("127.0.0.9:4000"), netip.MustParseAddrPort("127.0.0.9:4001"))
+	sdpRTP, sdpRTCP := netip.MustParseAddrPort("127.0.0.9:4000"), netip.MustParseAddrPort("127.0.0.9:4001")
+	c.relay.SetPeer(A, sdpRTP, sdpRTCP)
+	latches.Store(0)
 	for range 2 {
 		nat.send(c.portA, nat.rtp(1))
 	}
@@ -213,6 +222,32 @@ func TestRelayLatchesBehindNAT(t *testing.T) {
 	c.bRTCP.expect(c.portB+1, rr)
 	c.bRTCP.send(c.portB+1, rr)
 	natRTCP.expect(c.portA+1, rr)
+	if n := latches.Load(); n != 4 {
+		t.Errorf("OnLatch called %d times for RTP and RTCP latches on both legs", n)
+	}
+	st := c.relay.State().Legs[A]
+	if !st.RTPLatched || st.RTP != nat.addr() || !st.RTCPLatched || st.RTCP != natRTCP.addr() {
+		t.Fatalf("leg A state %+v", st)
+	}
+
+	// The restart: a new relay on other ports gets the SDP address and
+	// then the journaled latches.
+	c.relay.Close()
+	a, b := allocatePairs(t, c.pool)
+	r := NewRelay(a, b, Options{})
+	t.Cleanup(func() { r.Close() })
+	pa, pb := r.Ports()
+	r.SetPeer(A, sdpRTP, sdpRTCP)
+	r.Latch(A, st.RTP, st.RTCP)
+	r.SetPeer(B, c.b.addr(), c.bRTCP.addr())
+	p := c.b.rtp(3)
+	c.b.send(pb, p)
+	nat.expect(pa, p) // no packet from the phone needed first
+	p = nat.rtp(4)
+	nat.send(pa, p)
+	c.b.expect(pb, p) // accepted at once: no probation
+	c.bRTCP.send(pb+1, rr)
+	natRTCP.expect(pa+1, rr)
 }
 
 func TestRelayHijack(t *testing.T) {

@@ -10,13 +10,16 @@ import (
 )
 
 // Record encoding: a version byte, then the fields of sipd.CallRecord and
-// of both its Dialogs in declaration order; strings and byte slices as a
+// of both its Dialogs in declaration order (except the latches, added
+// last in version 2); strings and byte slices as a
 // uvarint length and their bytes, integers as uvarints, times and
 // addresses in their MarshalBinary form (length-prefixed). Hand-written
 // rather than JSON because it runs on the call-setup path (JSON was ~4 %
 // of the PBX's CPU at 400 setups/s); TestCodecCoversEveryField fails when
-// a field is added to CallRecord or Dialog and not here.
-const codecVersion = 1
+// a field is added to CallRecord or Dialog and not here. Version 1 records
+// (before latches were journaled), written by an older PBX before an
+// upgrade, still decode, without latches.
+const codecVersion = 2
 
 var errShort = errors.New("record ends early")
 
@@ -35,14 +38,19 @@ func encode(rec *sipd.CallRecord) ([]byte, error) {
 	w.marshal(rec.Start)
 	w.marshal(rec.Answer)
 	w.str(rec.Recorded)
+	for _, p := range []*sipd.Peer{&rec.LatchA, &rec.LatchB} {
+		w.marshal(p.RTP)
+		w.marshal(p.RTCP)
+	}
 	return w.b, w.err
 }
 
 func decodeRecord(b []byte) (sipd.CallRecord, error) {
 	var rec sipd.CallRecord
-	if len(b) == 0 || b[0] != codecVersion {
+	if len(b) == 0 || b[0] < 1 || b[0] > codecVersion {
 		return rec, fmt.Errorf("unknown record encoding")
 	}
+	version := b[0]
 	r := reader{b: b[1:]}
 	rec.ID = r.str()
 	rec.Caller = r.str()
@@ -55,6 +63,12 @@ func decodeRecord(b []byte) (sipd.CallRecord, error) {
 	r.unmarshal(&rec.Start)
 	r.unmarshal(&rec.Answer)
 	rec.Recorded = r.str()
+	if version >= 2 {
+		for _, p := range []*sipd.Peer{&rec.LatchA, &rec.LatchB} {
+			r.unmarshal(&p.RTP)
+			r.unmarshal(&p.RTCP)
+		}
+	}
 	if r.err == nil && len(r.b) != 0 {
 		r.err = fmt.Errorf("%d bytes after the record", len(r.b))
 	}

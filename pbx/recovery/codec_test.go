@@ -32,7 +32,7 @@ func fill(t *testing.T, v reflect.Value, n *int) {
 			*x = netip.AddrPortFrom(netip.MustParseAddr("2001:db8::1"), uint16(20000+*n))
 		case *time.Time:
 			*x = time.Date(2026, 11, 23, 15, *n, 7, 123456789, time.UTC)
-		case *sipd.Dialog:
+		case *sipd.Dialog, *sipd.Peer:
 			fill(t, f, n)
 		default:
 			t.Fatalf("field %s of type %s: teach codec.go (and this test) to encode it", name, f.Type())
@@ -57,6 +57,33 @@ func TestCodecCoversEveryField(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, rec) {
 		t.Fatalf("round trip\n got %+v\nwant %+v", got, rec)
+	}
+}
+
+// TestDecodeVersion1: a record an older PBX wrote (before latches were
+// journaled) still decodes after an upgrade, without latches.
+func TestDecodeVersion1(t *testing.T) {
+	var rec sipd.CallRecord
+	n := 0
+	fill(t, reflect.ValueOf(&rec).Elem(), &n)
+	b, err := encode(&rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Version 1 is version 2 without the four latch addresses at the end.
+	tail := 0
+	for _, ap := range []netip.AddrPort{rec.LatchA.RTP, rec.LatchA.RTCP, rec.LatchB.RTP, rec.LatchB.RTCP} {
+		m, _ := ap.MarshalBinary()
+		tail += 1 + len(m)
+	}
+	v1 := append([]byte{1}, b[1:len(b)-tail]...)
+	got, err := decodeRecord(v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.LatchA, rec.LatchB = sipd.Peer{}, sipd.Peer{}
+	if !reflect.DeepEqual(got, rec) {
+		t.Fatalf("version 1 record\n got %+v\nwant %+v", got, rec)
 	}
 }
 

@@ -61,7 +61,33 @@ func Open(dir string, o journal.Options, log *slog.Logger) (*Journal, Replayed, 
 		return nil, Replayed{}, fmt.Errorf("recovery: %w", err)
 	}
 	rj := &Journal{j: j, log: log, live: map[string]struct{}{}}
-	var rep Replayed
+	rep, undecodable := replayed(res)
+	for _, id := range undecodable {
+		if err := j.Append(journal.Record{CallID: id, Kind: journal.End}); err != nil {
+			j.Close()
+			return nil, Replayed{}, fmt.Errorf("recovery: drop call %s: %w", id, err)
+		}
+	}
+	for _, rec := range rep.Calls {
+		rj.live[rec.ID] = struct{}{}
+	}
+	return rj, rep, nil
+}
+
+// Read replays the journal in dir without opening it for writing (and
+// without taking its lock): what a PBX starting now would restore.
+func Read(dir string) (Replayed, error) {
+	res, err := journal.Replay(dir)
+	if err != nil {
+		return Replayed{}, fmt.Errorf("recovery: %w", err)
+	}
+	rep, _ := replayed(res)
+	return rep, nil
+}
+
+// replayed decodes the live calls of a replay; undecodable lists the calls
+// whose records did not decode (reported in Dropped).
+func replayed(res *journal.Result) (rep Replayed, undecodable []string) {
 	for _, d := range res.Damage {
 		rep.Dropped = append(rep.Dropped, d.String())
 	}
@@ -69,16 +95,12 @@ func Open(dir string, o journal.Options, log *slog.Logger) (*Journal, Replayed, 
 		rec, err := decode(c)
 		if err != nil {
 			rep.Dropped = append(rep.Dropped, err.Error())
-			if err := j.Append(journal.Record{CallID: c.ID, Kind: journal.End}); err != nil {
-				j.Close()
-				return nil, Replayed{}, fmt.Errorf("recovery: drop call %s: %w", c.ID, err)
-			}
+			undecodable = append(undecodable, c.ID)
 			continue
 		}
-		rj.live[c.ID] = struct{}{}
 		rep.Calls = append(rep.Calls, rec)
 	}
-	return rj, rep, nil
+	return rep, undecodable
 }
 
 // decode returns the call record of a journaled call.

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"pbxha/pbx/store"
@@ -37,6 +38,8 @@ type CallRecord struct {
 	A, B     Dialog
 	RelayA   netip.AddrPort // relay RTP address the caller sends to
 	RelayB   netip.AddrPort // relay RTP address the callee sends to
+	LatchA   Peer           // where the relay latched the caller's audio to (zero until latched)
+	LatchB   Peer           // where the relay latched the callee's audio to
 	Start    time.Time
 	Answer   time.Time
 	Recorded string // recording file, when recording
@@ -68,6 +71,7 @@ type Call struct {
 	answered *branch       // the callee leg that answered
 	firstLeg string        // Call-ID of the first callee leg tried
 	recordIt bool          // record from the answer on (either party's setting)
+	latching atomic.Bool   // a journal write of new latches is pending
 }
 
 // record returns a copy of the call's state.
@@ -83,8 +87,37 @@ func (c *Call) transition(st State) error {
 	c.rec.State = st
 	if c.relay != nil {
 		c.rec.RelayA, c.rec.RelayB = c.relay.Local(Caller), c.relay.Local(Callee)
+		c.rec.LatchA, c.rec.LatchB = c.relay.Latched(Caller), c.relay.Latched(Callee)
 	}
 	return c.srv.cfg.Observer.Changed(c.record())
+}
+
+// latchDelay gathers the latches a call makes at once (RTP and RTCP, both
+// legs, as media starts) into one journal write.
+const latchDelay = 50 * time.Millisecond
+
+// latched is the relay's latch callback: it journals the call's new latches
+// off the packet path, shortly after. Latches made before the answer go
+// into the answer's record. Nothing waits for this write: a latch lost in
+// a crash is made again by the phone's next packets. It never takes mu: the
+// relay's forwarders call it, and Close waits for them with mu held
+// (callTable.closeAll).
+func (c *Call) latched() {
+	if !c.latching.CompareAndSwap(false, true) {
+		return
+	}
+	time.AfterFunc(latchDelay, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.latching.Store(false)
+		if c.rec.State < Answered || c.rec.State == Ended || c.relay == nil ||
+			c.relay.Latched(Caller) == c.rec.LatchA && c.relay.Latched(Callee) == c.rec.LatchB {
+			return
+		}
+		if err := c.transition(c.rec.State); err != nil {
+			c.srv.log.Warn("journal media latch", "call", c.rec.ID, "err", err)
+		}
+	})
 }
 
 // dialog returns side's dialog. Callers hold mu.

@@ -119,12 +119,15 @@ type fakeMedia struct {
 	open       int
 	failRecord error                // what Record returns
 	recording  map[string]time.Time // names Record was called with, and their origins
+	last       *fakeRelay           // the relay allocated last
+	latched    func()               // its latch callback
 }
 
 type fakeRelay struct {
-	m     *fakeMedia
-	base  uint16
-	peers [2]Peer
+	m       *fakeMedia
+	base    uint16
+	peers   [2]Peer
+	latches [2]Peer
 }
 
 func (r *fakeRelay) Record(name string, origin time.Time) error {
@@ -140,12 +143,13 @@ func (r *fakeRelay) Record(name string, origin time.Time) error {
 	return nil
 }
 
-func (f *fakeMedia) Allocate(string) (Relay, error) {
+func (f *fakeMedia) Allocate(_ string, latched func()) (Relay, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.next += 4
 	f.open++
-	return &fakeRelay{m: f, base: 40000 + f.next}, nil
+	f.last, f.latched = &fakeRelay{m: f, base: 40000 + f.next}, latched
+	return f.last, nil
 }
 
 func (f *fakeMedia) active() int {
@@ -158,6 +162,16 @@ func (r *fakeRelay) Local(s Side) netip.AddrPort {
 	return netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), r.base+2*uint16(s))
 }
 func (r *fakeRelay) SetPeer(s Side, p Peer) { r.peers[s] = p }
+func (r *fakeRelay) Latched(s Side) Peer {
+	r.m.mu.Lock()
+	defer r.m.mu.Unlock()
+	return r.latches[s]
+}
+func (r *fakeRelay) Latch(s Side, p Peer) {
+	r.m.mu.Lock()
+	defer r.m.mu.Unlock()
+	r.latches[s] = p
+}
 func (r *fakeRelay) Close() error {
 	r.m.mu.Lock()
 	r.m.open--

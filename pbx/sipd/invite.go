@@ -62,13 +62,14 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.reply(tx, req, sip.StatusServiceUnavailable, "No Media Relay")
 		return
 	}
-	relay, err := s.cfg.Media.Allocate(req.CallID().Value())
+	c := &Call{srv: s, acked: make(chan struct{}), recordIt: caller.Record || calleeUser.Record}
+	relay, err := s.cfg.Media.Allocate(req.CallID().Value(), c.latched)
 	if err != nil {
 		s.log.Warn("invite: allocate relay", "err", err)
 		s.reply(tx, req, sip.StatusServiceUnavailable, "Media Ports Exhausted")
 		return
 	}
-	c := &Call{srv: s, relay: relay, acked: make(chan struct{}), recordIt: caller.Record || calleeUser.Record}
+	c.relay = relay
 	c.rec = CallRecord{ID: req.CallID().Value(), Caller: user, Callee: callee, Start: time.Now(),
 		A: uasDialog(req, sip.GenerateTagN(16))}
 	offer, peer, err := anchor(req.Body(), relay, Caller, nil)

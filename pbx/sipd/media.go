@@ -32,8 +32,10 @@ func (s Side) String() string {
 func (s Side) Other() Side { return 1 - s }
 
 // MediaFactory allocates the RTP relay of one call on the PBX's address.
+// latched is called, without blocking, whenever the relay latches onto a
+// phone's real source address, so that the call journals it.
 type MediaFactory interface {
-	Allocate(callID string) (Relay, error)
+	Allocate(callID string, latched func()) (Relay, error)
 }
 
 // Relay anchors one call's audio: each leg's phone sends RTP to its own
@@ -46,6 +48,14 @@ type Relay interface {
 	// SetPeer is where side's phone asked, in its SDP, to receive RTP and
 	// RTCP; port 0 stops sending to it.
 	SetPeer(side Side, p Peer)
+	// Latched is where the relay sends side's audio after latching onto
+	// the source the phone really sends from when that is not the address
+	// in its SDP (a NAT's public side); zero addresses otherwise.
+	Latched(side Side) Peer
+	// Latch restores a journaled latch, after SetPeer, so that a restored
+	// call reaches a phone behind NAT at once and accepts its packets
+	// without a new probation.
+	Latch(side Side, p Peer)
 	// Record starts recording the call's audio, both directions, into
 	// name (a path relative to the PBX's data directory), with origin as
 	// the recording's time zero; a restored relay records again into the

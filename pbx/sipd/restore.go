@@ -23,7 +23,7 @@ const DispositionRTPTimeout = "RTP TIMEOUT"
 // relay ports of a call that was up: the same address and ports, so that
 // phones that keep sending to them are relayed again without signalling.
 type MediaRestorer interface {
-	Restore(rec CallRecord) (Relay, error)
+	Restore(rec CallRecord, latched func()) (Relay, error)
 }
 
 // rtpClock is a Relay that knows when RTP last arrived from either phone.
@@ -88,16 +88,17 @@ func (s *Server) Restore(ctx context.Context, recs []CallRecord, o RestoreOption
 }
 
 // restore re-binds c's relay, points it at both phones' last descriptions
-// and puts both legs in the call table.
+// and their journaled latches, and puts both legs in the call table.
 func (c *Call) restore(mr MediaRestorer) error {
-	relay, err := mr.Restore(c.rec)
+	relay, err := mr.Restore(c.rec, c.latched)
 	if err != nil {
 		return fmt.Errorf("call %s: relay: %w", c.rec.ID, err)
 	}
-	for _, side := range []Side{Caller, Callee} {
-		if p, err := peerOf(c.dialog(side).RemoteSDP); err == nil {
-			relay.SetPeer(side, p)
+	for side, latch := range [2]Peer{c.rec.LatchA, c.rec.LatchB} {
+		if p, err := peerOf(c.dialog(Side(side)).RemoteSDP); err == nil {
+			relay.SetPeer(Side(side), p)
 		}
+		relay.Latch(Side(side), latch)
 	}
 	c.relay = relay
 	c.srv.calls.add(c.rec.A.CallID, c, Caller)

@@ -21,11 +21,12 @@ type restoringMedia struct {
 	lastRTP time.Time
 }
 
-func (m *restoringMedia) Restore(rec CallRecord) (Relay, error) {
+func (m *restoringMedia) Restore(rec CallRecord, _ func()) (Relay, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.open++
 	r := &fakeRelay{m: &m.fakeMedia, base: rec.RelayA.Port()}
+	m.last = r
 	if m.lastRTP.IsZero() {
 		return r, nil
 	}

@@ -1,0 +1,72 @@
+package sipd
+
+import (
+	"context"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// TestLatchesJournaled: when the relay latches onto a phone's real source
+// (a NAT's public side), the call journals the latch; a latch callback
+// that changes nothing writes nothing; and a restored call's relay gets
+// its journaled latches back.
+func TestLatchesJournaled(t *testing.T) {
+	media := &fakeMedia{}
+	p := startPBX(t, func(c *Config) { c.Media = media })
+	a := registered(t, p, "100")
+	b := registered(t, p, "200")
+	cb := b.answer(answerMode{code: sip.StatusOK})
+	oc := a.dial("200", "pw100", offerSDP(6000, "sendrecv"))
+	if res := oc.wait(0); res.StatusCode != sip.StatusOK {
+		t.Fatalf("call: %d %s", res.StatusCode, res.Reason)
+	}
+	oc.ack()
+	eventually(t, "callee ACKed", func() bool { return cb.count(&cb.acks) == 1 })
+	eventually(t, "call confirmed", func() bool {
+		cs := p.srv.Calls()
+		return len(cs) == 1 && cs[0].State == Confirmed
+	})
+	records := func() []CallRecord {
+		p.obs.mu.Lock()
+		defer p.obs.mu.Unlock()
+		return append([]CallRecord(nil), p.obs.recs...)
+	}
+	nat := Peer{RTP: netip.MustParseAddrPort("127.0.0.7:30000"), RTCP: netip.MustParseAddrPort("127.0.0.7:30001")}
+	media.mu.Lock()
+	relay, latched := media.last, media.latched
+	media.mu.Unlock()
+	before := len(records())
+	latched() // nothing changed
+	time.Sleep(3 * latchDelay)
+	if n := len(records()) - before; n != 0 {
+		t.Fatalf("%d journal writes for a latch callback that changed nothing", n)
+	}
+	relay.Latch(Caller, nat)
+	latched()
+	latched() // gathered into the same write
+	eventually(t, "the latch journaled", func() bool {
+		rs := records()
+		return len(rs) > before && rs[len(rs)-1].LatchA == nat
+	})
+	if n := len(records()) - before; n != 1 {
+		t.Fatalf("%d journal writes for one latch, want 1", n)
+	}
+
+	// Restore puts the latches back on the new relay.
+	rm := &restoringMedia{}
+	p2 := startPBX(t, func(c *Config) { c.Media = rm })
+	rec := restoredCall(newRawPhone(t), newRawPhone(t))
+	rec.LatchB = nat
+	if err := p2.srv.Restore(context.Background(), []CallRecord{rec}, RestoreOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rm.mu.Lock()
+	got := rm.last.latches
+	rm.mu.Unlock()
+	if got != [2]Peer{{}, nat} {
+		t.Fatalf("restored relay's latches %v, want the callee's %v", got, nat)
+	}
+}
