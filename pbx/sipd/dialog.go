@@ -10,7 +10,7 @@ import (
 
 // Dialog is one leg's dialog state (RFC 3261 12), owned by the PBX rather
 // than by sipgo so that it can be persisted and restored, and in-dialog
-// requests (ACK, BYE, re-INVITE, CANCEL) are built from it alone.
+// requests (ACK, BYE, re-INVITE, CANCEL, INFO, UPDATE) are built from it alone.
 type Dialog struct {
 	CallID       string
 	LocalTag     string
@@ -89,8 +89,14 @@ func (e endpoint) contact() *sip.ContactHeader {
 }
 
 // request builds an in-dialog request with a fresh CSeq (or cseq when it is
-// non-zero: ACK and CANCEL reuse the INVITE's number).
+// non-zero: ACK and CANCEL reuse the INVITE's number) and an SDP body.
 func (d *Dialog) request(ep endpoint, method sip.RequestMethod, cseq uint32, body []byte) (*sip.Request, error) {
+	return d.requestWith(ep, method, cseq, "application/sdp", body)
+}
+
+// requestWith is request with a body of Content-Type ctype. Target refresh
+// requests (INVITE, UPDATE) carry our Contact.
+func (d *Dialog) requestWith(ep endpoint, method sip.RequestMethod, cseq uint32, ctype string, body []byte) (*sip.Request, error) {
 	var target sip.Uri
 	if err := sip.ParseUri(d.RemoteTarget, &target); err != nil {
 		return nil, fmt.Errorf("%s: remote target %q: %w", method, d.RemoteTarget, err)
@@ -123,10 +129,10 @@ func (d *Dialog) request(ep endpoint, method sip.RequestMethod, cseq uint32, bod
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: method})
 	mf := sip.MaxForwardsHeader(70)
 	req.AppendHeader(&mf)
-	if method == sip.INVITE {
+	if method == sip.INVITE || method == sip.UPDATE {
 		req.AppendHeader(ep.contact())
 	}
-	setBody(req, body)
+	setContent(req, ctype, body)
 	d.route(req, ep)
 	return req, nil
 }
@@ -168,9 +174,12 @@ func addressHeader(uri, tag string) (tagged, error) {
 	return t, nil
 }
 
-func setBody(m sip.Message, body []byte) {
+func setBody(m sip.Message, body []byte) { setContent(m, "application/sdp", body) }
+
+// setContent sets m's body and, when there is one, its Content-Type.
+func setContent(m sip.Message, ctype string, body []byte) {
 	if len(body) > 0 {
-		ct := sip.ContentTypeHeader("application/sdp")
+		ct := sip.ContentTypeHeader(ctype)
 		m.AppendHeader(&ct)
 	}
 	m.SetBody(body)

@@ -1,8 +1,10 @@
 // Package sipd is the PBX's SIP side on top of sipgo: the registrar, OPTIONS
 // answering and the B2BUA that bridges two extensions. One file per method's
-// handling (register.go, invite.go, ack.go, bye.go, cancel.go, options.go);
-// the call state machine lives in call.go and the dialog state of each leg,
-// owned by us rather than by sipgo's dialog caches, in dialog.go.
+// handling (register.go, invite.go, ack.go, bye.go, cancel.go, options.go),
+// reinvite.go for mid-call offers (re-INVITE, and UPDATE with SDP) and
+// indialog.go for INFO and UPDATE; the call state machine lives in call.go
+// and the dialog state of each leg, owned by us rather than by sipgo's
+// dialog caches, in dialog.go.
 package sipd
 
 import (
@@ -140,6 +142,8 @@ func (s *Server) route() {
 	s.srv.OnAck(s.handle(s.onAck))
 	s.srv.OnBye(s.handle(s.onBye))
 	s.srv.OnCancel(s.handle(s.onCancel))
+	s.srv.OnInfo(s.handle(s.onInfo))
+	s.srv.OnUpdate(s.handle(s.onUpdate))
 	s.srv.OnNoRoute(s.handle(s.onUnsupported))
 }
 
@@ -260,7 +264,7 @@ func (s *Server) onUnsupported(req *sip.Request, tx sip.ServerTransaction) {
 	s.reply(tx, req, sip.StatusMethodNotAllowed, "Method Not Allowed", sip.NewHeader("Allow", allow))
 }
 
-const allow = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER"
+const allow = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE"
 
 func inDialog(req *sip.Request) bool {
 	to := req.To()

@@ -37,8 +37,8 @@ func restart(t *testing.T, p *pbx, graceful bool) (killed time.Time, took time.D
 // TestKillRestart: calls with RTP flowing survive a kill -9 of the PBX and
 // an immediate restart (and a graceful stop and start as well): RTP is
 // relayed again on every call, in-dialog
-// requests after the restart (BYE from either side, a re-INVITE for hold)
-// are answered and relayed, --recover-reinvite re-offers each leg its
+// requests after the restart (BYE from either side, a re-INVITE for hold,
+// INFO and UPDATE) are answered and relayed, --recover-reinvite re-offers each leg its
 // description with a new o= version, sipp counts no failed call, every CDR covers
 // the whole call, every call's recording holds audio from before the kill
 // and after the restart in one file, and the journal holds no call once
@@ -56,6 +56,7 @@ func TestKillRestart(t *testing.T) {
 		{"caller hangs up", "caller.xml", "callee.xml", "caller", nil, false},
 		{"callee hangs up", "caller-waits.xml", "callee-hangs-up.xml", "callee", nil, false},
 		{"caller holds then hangs up", "caller-hold.xml", "callee-hold.xml", "caller", nil, false},
+		{"caller sends INFO and UPDATE after the restart", "caller-info.xml", "callee-info.xml", "caller", nil, false},
 		{"both legs re-INVITEd with fresh SDP", "caller-reinvited.xml", "callee-reinvited.xml", "caller", []string{"--recover-reinvite"}, false},
 		{"SIGTERM instead of kill -9", "caller.xml", "callee.xml", "caller", nil, true},
 	} {
