@@ -62,6 +62,12 @@ func TestCallBothWays(t *testing.T) {
 				t.Fatalf("provisional responses %v, want 180 relayed", oc.provisional)
 			}
 			inv := cb.last(&cb.invites)
+			// Both phones learn that the PBX takes UPDATE and INFO in the call.
+			for leg, h := range map[string]sip.Header{"caller's 200": res.GetHeader("Allow"), "callee's INVITE": inv.GetHeader("Allow")} {
+				if h == nil || !strings.Contains(h.Value(), "UPDATE") || !strings.Contains(h.Value(), "INFO") {
+					t.Fatalf("%s: Allow %v, want INFO and UPDATE listed", leg, h)
+				}
+			}
 			for leg, body := range map[string]string{"caller": string(res.Body()), "callee": string(inv.Body())} {
 				if !strings.Contains(body, "c=IN IP4 127.0.0.1") || !strings.Contains(body, "m=audio 4000") || strings.Contains(body, " 6000 ") || strings.Contains(body, " 7000 ") {
 					t.Fatalf("%s leg SDP not anchored on the relay:\n%s", leg, body)

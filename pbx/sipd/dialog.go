@@ -132,6 +132,9 @@ func (d *Dialog) requestWith(ep endpoint, method sip.RequestMethod, cseq uint32,
 	if method == sip.INVITE || method == sip.UPDATE {
 		req.AppendHeader(ep.contact())
 	}
+	if method == sip.INVITE {
+		req.AppendHeader(sip.NewHeader("Allow", allow)) // phones send UPDATE only to peers that allow it
+	}
 	setContent(req, ctype, body)
 	d.route(req, ep)
 	return req, nil

@@ -279,6 +279,7 @@ func (c *Call) replyA(req *sip.Request, tx sip.ServerTransaction, code int, reas
 	res.To().Params.Add("tag", c.rec.A.LocalTag)
 	if code < 300 {
 		res.AppendHeader(c.srv.endpoint().contact())
+		res.AppendHeader(sip.NewHeader("Allow", allow))
 	}
 	setBody(res, body)
 	c.srv.respond(tx, res)
