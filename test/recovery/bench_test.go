@@ -40,8 +40,9 @@ func sippSDP(port int) []byte {
 
 // journalCalls writes n confirmed calls shaped like the sipp calls of the
 // tests (the same dialog fields and descriptions) into p's journal, with
-// relay ports from the bottom of p's RTP range.
-func journalCalls(t *testing.T, p *pbx, n int) {
+// relay ports from the bottom of p's RTP range, each with a recording when
+// recorded.
+func journalCalls(t *testing.T, p *pbx, n int, recorded bool) {
 	t.Helper()
 	j, _, err := recovery.Open(filepath.Join(p.data, "journal"), journal.Options{}, nil)
 	if err != nil {
@@ -63,6 +64,9 @@ func journalCalls(t *testing.T, p *pbx, n int) {
 			RelayB: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(relayB)),
 			Start:  now, Answer: now,
 		}
+		if recorded {
+			rec.Recorded = fmt.Sprintf("recordings/bench/%d.wav", i)
+		}
 		if err := j.Changed(rec); err != nil {
 			t.Fatal(err)
 		}
@@ -73,13 +77,20 @@ var restoreTook = regexp.MustCompile(`msg="calls restored" restored=(\d+) .* too
 
 // TestBenchRecoveryTime: a pbx process starting on a journal of 1000
 // active calls, from exec to its control socket answering (which it does
-// only once every call's relay ports are bound again), over a few kill -9
-// and restart cycles.
+// only once every call's relay ports are bound again and its recording
+// reopened), over a few kill -9 and restart cycles; without recordings and
+// with every call recorded.
 func TestBenchRecoveryTime(t *testing.T) {
 	bench(t)
+	for _, recorded := range []bool{false, true} {
+		t.Run(fmt.Sprintf("recorded=%v", recorded), func(t *testing.T) { recoveryTime(t, recorded) })
+	}
+}
+
+func recoveryTime(t *testing.T, recorded bool) {
 	const n = 1000
 	p := newPBX(t, []string{"100", "200"}, "200", "127.0.0.1:5998", "--recover-rtp-timeout", "10m")
-	journalCalls(t, p, n)
+	journalCalls(t, p, n, recorded)
 	for run := range 5 {
 		if run > 0 {
 			p.kill(t)
@@ -93,7 +104,7 @@ func TestBenchRecoveryTime(t *testing.T) {
 		if len(m) != run+1 || m[run][1] != fmt.Sprint(n) {
 			t.Fatalf("no restore log line for %d calls: %q", n, m)
 		}
-		report(t, "recovery of %d calls, run %d: exec to answering %v (restore itself %s)", n, run+1,
+		report(t, "recovery of %d calls (recorded: %v), run %d: exec to answering %v (restore itself %s)", n, recorded, run+1,
 			ready.Round(time.Millisecond), m[run][2])
 	}
 }

@@ -1,73 +1,14 @@
 package recovery
 
 import (
-	"encoding/binary"
 	"errors"
 	"net"
 	"net/netip"
-	"os"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 )
-
-// writePCAP writes a pcap of d of G.711 A-law RTP (20 ms packets), for
-// sipp's play_pcap_audio, which sends the UDP payloads with the capture's
-// timing to the address in the PBX's SDP. (The pcap sipp ships lasts 7 s:
-// too short for a call that outlives a restart.)
-func writePCAP(t *testing.T, path string, d time.Duration) {
-	t.Helper()
-	const payload = 160
-	var b []byte
-	b = binary.LittleEndian.AppendUint32(b, 0xa1b2c3d4)
-	b = binary.LittleEndian.AppendUint16(b, 2)
-	b = binary.LittleEndian.AppendUint16(b, 4)
-	b = append(b, make([]byte, 8)...) // thiszone, sigfigs
-	b = binary.LittleEndian.AppendUint32(b, 65535)
-	b = binary.LittleEndian.AppendUint32(b, 1) // Ethernet
-	n := int(d / (20 * time.Millisecond))
-	for i := range n {
-		ts := time.Duration(i) * 20 * time.Millisecond
-		frame := rtpFrame(uint16(i), uint32(i*payload), payload)
-		b = binary.LittleEndian.AppendUint32(b, uint32(ts/time.Second))
-		b = binary.LittleEndian.AppendUint32(b, uint32(ts%time.Second/time.Microsecond))
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(frame)))
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(frame)))
-		b = append(b, frame...)
-	}
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// rtpFrame is an Ethernet/IPv4/UDP frame carrying one PCMA RTP packet of
-// a 1 kHz-ish tone.
-func rtpFrame(seq uint16, ts uint32, payload int) []byte {
-	rtp := []byte{0x80, 8, 0, 0, 0, 0, 0, 0, 0x12, 0x34, 0x56, 0x78}
-	binary.BigEndian.PutUint16(rtp[2:], seq)
-	binary.BigEndian.PutUint32(rtp[4:], ts)
-	for i := range payload {
-		rtp = append(rtp, []byte{0x34, 0xb4, 0x34, 0xb4, 0x55, 0xd5, 0x55, 0xd5}[i%8])
-	}
-	udp := binary.BigEndian.AppendUint16(nil, 4000)
-	udp = binary.BigEndian.AppendUint16(udp, 4000)
-	udp = binary.BigEndian.AppendUint16(udp, uint16(8+len(rtp)))
-	udp = append(udp, 0, 0) // no checksum
-	udp = append(udp, rtp...)
-	ip := []byte{0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1}
-	binary.BigEndian.PutUint16(ip[2:], uint16(20+len(udp)))
-	var sum uint32
-	for i := 0; i < 20; i += 2 {
-		sum += uint32(binary.BigEndian.Uint16(ip[i:]))
-	}
-	for sum > 0xffff {
-		sum = sum&0xffff + sum>>16
-	}
-	binary.BigEndian.PutUint16(ip[10:], ^uint16(sum))
-	eth := []byte{0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 1, 0x08, 0x00}
-	return append(append(eth, ip...), udp...)
-}
 
 // echoPhone is the called phones' media: one UDP socket that every call's
 // callee SDP points at. It sends each RTP packet back where it came from

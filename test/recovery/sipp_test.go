@@ -34,7 +34,7 @@ type load struct {
 func calls(t *testing.T, p *pbx, calleeSIP int, l load) *phones {
 	t.Helper()
 	ph := &phones{dir: t.TempDir(), echo: newEchoPhone(t)}
-	writePCAP(t, filepath.Join(ph.dir, "audio.pcap"), l.hold+30*time.Second)
+	sipptest.WriteTonePCAP(t, filepath.Join(ph.dir, "audio.pcap"), l.hold+30*time.Second)
 	limit := 2*l.hold + time.Minute + time.Duration(l.n/20)*time.Second // 20 calls/s on a loaded machine
 	ms := fmt.Sprint(l.hold.Milliseconds())
 	ph.callee = startSipp(t, ph.dir, limit, "-sf", scenario(l.callee), "-i", "127.0.0.1", "-p", fmt.Sprint(calleeSIP),
