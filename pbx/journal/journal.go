@@ -11,7 +11,12 @@
 //
 // Durability: Append returns only after the record is fsynced (fdatasync).
 // Concurrent Appends share one write and one fsync (group commit), so the
-// cost of durability is paid per batch, not per record.
+// cost of durability is paid per batch, not per record. The active segment
+// is preallocated with zeros (and that size made durable) ahead of the
+// records, which overwrite the zeros: the file's size and block map do not
+// change on a commit, so its fdatasync flushes data only, not the
+// filesystem's metadata journal as well. Replay ends a segment at its zero
+// padding.
 //
 // Integrity: each record is framed with its length and a CRC-32C. Replay
 // keeps every whole record, skips a corrupted one by resynchronising on
@@ -53,7 +58,7 @@ type Options struct {
 
 type request struct {
 	rec  *Record
-	done chan error
+	done chan error // nil: queued, nobody waits (Queue)
 }
 
 // Journal is an open journal directory. Its methods are safe for
@@ -71,7 +76,8 @@ type Journal struct {
 	// Owned by the writer goroutine.
 	f       *os.File
 	seg     uint64
-	segSize int64
+	segSize int64 // end of the last record
+	alloc   int64 // file size: zeros from segSize on
 	live    liveSet
 	buf     []byte
 	err     error // sticky write error: a journal that failed to sync stays failed
@@ -162,6 +168,23 @@ func (j *Journal) Append(rec Record) error {
 	return err
 }
 
+// Queue writes rec with the next group commit and returns at once: for
+// records nothing waits on, whose loss in a crash just before that commit
+// is acceptable. The journal keeps rec.Data: the caller must not change it.
+// A write error is reported to the Appends of that commit and after.
+func (j *Journal) Queue(rec Record) error {
+	if err := rec.check(); err != nil {
+		return err
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.closed {
+		return ErrClosed
+	}
+	j.reqs <- request{rec: &rec}
+	return nil
+}
+
 // Close waits for pending Appends, then closes the journal.
 func (j *Journal) Close() error {
 	j.mu.Lock()
@@ -188,7 +211,9 @@ func (j *Journal) run() {
 		batch = groupcommit.Drain(j.reqs, first, batch, j.opts.MaxBatch)
 		err := j.commit(batch)
 		for _, r := range batch {
-			r.done <- err
+			if r.done != nil {
+				r.done <- err
+			}
 		}
 	}
 }
@@ -202,7 +227,11 @@ func (j *Journal) commit(batch []request) error {
 	for _, r := range batch {
 		j.buf = appendFrame(j.buf, r.rec)
 	}
-	if _, err := j.f.Write(j.buf); err != nil {
+	if err := j.preallocate(j.segSize + int64(len(j.buf))); err != nil {
+		j.err = err
+		return j.err
+	}
+	if _, err := j.f.WriteAt(j.buf, j.segSize); err != nil {
 		j.err = fmt.Errorf("journal: write %s: %w", j.f.Name(), err)
 		return j.err
 	}
@@ -228,6 +257,43 @@ func (j *Journal) commit(batch []request) error {
 	return nil
 }
 
+// allocChunk is how much zero padding the active segment gains at a time
+// (at most CompactBytes): one write and fsync per chunk of records.
+const allocChunk = 2 << 20
+
+func (j *Journal) chunk() int64 { return min(allocChunk, j.opts.CompactBytes) }
+
+var zeroChunk [allocChunk]byte
+
+// writeZeros fills f from offset from up to to with zeros.
+func writeZeros(f *os.File, from, to int64) error {
+	for from < to {
+		n, err := f.WriteAt(zeroChunk[:min(to-from, allocChunk)], from)
+		if err != nil {
+			return err
+		}
+		from += int64(n)
+	}
+	return nil
+}
+
+// preallocate makes sure the active segment holds at least end bytes,
+// growing it with zeros and syncing its new size before records use it.
+func (j *Journal) preallocate(end int64) error {
+	if end <= j.alloc {
+		return nil
+	}
+	size := max(j.alloc+j.chunk(), end)
+	if err := writeZeros(j.f, j.alloc, size); err != nil {
+		return fmt.Errorf("journal: preallocate %s: %w", j.f.Name(), err)
+	}
+	if err := j.f.Sync(); err != nil {
+		return fmt.Errorf("journal: preallocate %s: %w", j.f.Name(), err)
+	}
+	j.alloc = size
+	return nil
+}
+
 // compact writes the live set into a new snapshot segment (under a
 // temporary name, synced, then renamed and the directory synced), makes
 // it the active segment and deletes every older one. A crash at any point
@@ -246,7 +312,11 @@ func (j *Journal) compact() error {
 	if err != nil {
 		return fmt.Errorf("journal: compact: %w", err)
 	}
+	alloc := int64(len(b)) + j.chunk() // the padding is written and synced with the snapshot
 	if _, err = f.Write(b); err == nil {
+		err = writeZeros(f, int64(len(b)), alloc)
+	}
+	if err == nil {
 		err = f.Sync()
 	}
 	if err == nil {
@@ -261,7 +331,7 @@ func (j *Journal) compact() error {
 		return fmt.Errorf("journal: compact: %w", err)
 	}
 	old := j.f
-	j.f, j.seg, j.segSize = f, next, int64(len(b))
+	j.f, j.seg, j.segSize, j.alloc = f, next, int64(len(b)), alloc
 	j.stats.compactions.Add(1)
 	j.stats.bytes.Store(j.segSize)
 	j.stats.live.Store(int64(len(j.live.m)))

@@ -116,6 +116,38 @@ func TestAppendReplay(t *testing.T) {
 	}
 }
 
+// TestQueue: queued records are written in order with the Appends around
+// them, by the next group commit, and are on disk once Close returns;
+// Queue after Close fails.
+func TestQueue(t *testing.T) {
+	dir := t.TempDir()
+	j, _ := open(t, dir, Options{})
+	for i, r := range script {
+		var err error
+		if i%2 == 0 {
+			err = j.Queue(r)
+		} else {
+			err = j.Append(r) // also makes every queued record before it durable
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Queue(script[0]); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Queue after Close: %v", err)
+	}
+	res, err := Replay(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := summary(res.Records), summary(script); got != want {
+		t.Errorf("records:\n%s\nwant\n%s", got, want)
+	}
+}
+
 func TestAppendErrors(t *testing.T) {
 	j, _ := open(t, t.TempDir(), Options{})
 	tests := []struct {
@@ -143,7 +175,9 @@ func TestAppendErrors(t *testing.T) {
 	}
 }
 
-// written returns the journal's one segment and the offsets of its frames.
+// written returns the journal's one segment and the offsets of its frames,
+// and cuts the preallocated zeros after the records off the file (the
+// damage tests tear its end).
 func written(t *testing.T, dir string) (path string, offsets []int) {
 	t.Helper()
 	nums, err := segments(dir)
@@ -155,7 +189,8 @@ func written(t *testing.T, dir string) (path string, offsets []int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for pos := headerSize; pos < len(b); {
+	pos := headerSize
+	for pos < len(b) && !zeros(b[pos:]) {
 		_, n, ok := decodeFrame(b[pos:])
 		if !ok {
 			t.Fatalf("bad frame at %d in a clean journal", pos)
@@ -163,7 +198,52 @@ func written(t *testing.T, dir string) (path string, offsets []int) {
 		offsets = append(offsets, pos)
 		pos += n
 	}
+	if err := os.WriteFile(path, b[:pos], 0o640); err != nil {
+		t.Fatal(err)
+	}
 	return path, offsets
+}
+
+// TestPreallocated: the active segment is zero-padded ahead of its records
+// (its size, not its records, is what changes rarely); replay ends at the
+// padding without reporting damage, and a record torn inside the padding
+// (its start written, the rest still zeros) is a torn tail of the length
+// that was written.
+func TestPreallocated(t *testing.T) {
+	dir := t.TempDir()
+	j, _ := open(t, dir, Options{})
+	appendAll(t, j, script...)
+	logical := j.Stats().Bytes
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	nums, _ := segments(dir)
+	path := filepath.Join(dir, segmentName(nums[len(nums)-1]))
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(b)) < logical+allocChunk/2 || !zeros(b[logical:]) {
+		t.Fatalf("segment of %d bytes for %d bytes of records: want zero padding after them", len(b), logical)
+	}
+	res, err := Replay(dir)
+	if err != nil || len(res.Damage) != 0 || summary(res.Records) != summary(script) {
+		t.Fatalf("replay of a padded segment: %v, damage %v, records %s", err, res.Damage, summary(res.Records))
+	}
+	// Tear the last record: its second half never reached the disk.
+	n := int64(frameHead + bodyHead + len("c3") + len("ans3")) // the last record's frame
+	last := logical - n
+	clear(b[last+n/2 : logical])
+	if err := os.WriteFile(path, b, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	res, err = Replay(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Damage) != 1 || res.Damage[0].Offset != last || res.Damage[0].Length > n/2 || len(res.Records) != len(script)-1 {
+		t.Fatalf("torn into the padding: damage %v (want one tail at %d), %d records", res.Damage, last, len(res.Records))
+	}
 }
 
 // TestDamage: torn tails and corrupted records cost only themselves; the

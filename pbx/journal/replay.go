@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"os"
@@ -164,7 +165,7 @@ func Replay(dir string) (*Result, error) {
 // readSegment appends b's records and damage to res. After a bad frame it
 // resynchronises on the next offset where a whole frame checks out, so one
 // corrupted record costs only itself; bad bytes up to the end are a torn
-// tail.
+// tail. Zeros up to the end are the segment's preallocated space: its end.
 func (res *Result) readSegment(name string, b []byte) {
 	if _, _, valid := parseHeader(b); !valid {
 		res.Damage = append(res.Damage, Damage{File: name, Length: int64(len(b)), Reason: "no segment header"})
@@ -177,6 +178,9 @@ func (res *Result) readSegment(name string, b []byte) {
 			pos += n
 			continue
 		}
+		if zeros(b[pos:]) {
+			return // the preallocated space: no frame starts with a zero length
+		}
 		next := pos + 1
 		for ; next < len(b); next++ {
 			if _, _, ok := decodeFrame(b[next:]); ok {
@@ -186,8 +190,12 @@ func (res *Result) readSegment(name string, b []byte) {
 		reason := "corrupted record"
 		if next == len(b) {
 			reason = "torn or corrupted tail"
+			next = pos + len(bytes.TrimRight(b[pos:], "\x00")) // the padding after it is not damage
 		}
 		res.Damage = append(res.Damage, Damage{File: name, Offset: int64(pos), Length: int64(next - pos), Reason: reason})
 		pos = next
 	}
 }
+
+// zeros reports whether b holds only zero bytes.
+func zeros(b []byte) bool { return len(bytes.TrimLeft(b, "\x00")) == 0 }

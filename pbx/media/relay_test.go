@@ -151,7 +151,7 @@ func TestRelayForwardsBothWays(t *testing.T) {
 	c.aRTCP.expect(c.portA+1, sr)
 
 	// The counters move just after the packet leaves: give them a moment.
-	st := settledStats(t, c.relay, func(st Stats) bool { return st.From[B].RTCPPackets == 1 })
+	st := settledStats(t, c.relay, func(st Stats) bool { return st.From[A].RTCPPackets == 1 && st.From[B].RTCPPackets == 1 })
 	for _, s := range []Side{A, B} {
 		d := st.From[s]
 		if d.RTPPackets != 1 || d.RTPBytes != 172 || d.RTCPPackets != 1 || d.Dropped != 0 {

@@ -143,8 +143,24 @@ func (j *Journal) Changed(rec sipd.CallRecord) error {
 	return nil
 }
 
+// ChangedLater queues rec for the next group commit and returns at once.
+func (j *Journal) ChangedLater(rec sipd.CallRecord) {
+	b, err := encode(&rec)
+	if err == nil {
+		err = j.j.Queue(journal.Record{CallID: rec.ID, Kind: kindCall, Data: b})
+	}
+	if err != nil {
+		j.log.Error("journal call", "call", rec.ID, "err", err)
+		return
+	}
+	j.mu.Lock()
+	j.live[rec.ID] = struct{}{}
+	j.mu.Unlock()
+}
+
 // Ended records that the call is over, so that it is not restored and
-// compaction drops it. Calls that never had a record cost nothing.
+// compaction drops it; nobody waits for it. Calls that never had a record
+// cost nothing.
 func (j *Journal) Ended(id string) {
 	j.mu.Lock()
 	_, ok := j.live[id]
@@ -153,7 +169,7 @@ func (j *Journal) Ended(id string) {
 	if !ok {
 		return
 	}
-	if err := j.j.Append(journal.Record{CallID: id, Kind: journal.End}); err != nil {
+	if err := j.j.Queue(journal.Record{CallID: id, Kind: journal.End}); err != nil {
 		// The call would be restored after a restart and then ended by
 		// its RTP timeout: logged, not fatal.
 		j.log.Error("journal end of call", "call", id, "err", err)

@@ -47,16 +47,21 @@ type CallRecord struct {
 
 // CallObserver is the seam for a dialog journal: Changed is called with the
 // new state of a call before the message that commits the change leaves
-// (the 200 OK to the caller, an ACK, a re-INVITE's answer), and Ended once a
-// call is over. An error from Changed aborts that message.
+// (the 200 OK to the caller, an ACK, a re-INVITE's answer), and must return
+// only once the state is durable; an error from it aborts that message.
+// ChangedLater is for changes no message depends on (the caller's ACK
+// received, a media latch): durable soon, nobody waits. Ended is called
+// once a call is over; nobody waits for it either.
 type CallObserver interface {
 	Changed(CallRecord) error
+	ChangedLater(CallRecord)
 	Ended(id string)
 }
 
 type nopObserver struct{}
 
 func (nopObserver) Changed(CallRecord) error { return nil }
+func (nopObserver) ChangedLater(CallRecord)  {}
 func (nopObserver) Ended(string)             {}
 
 // Call is one bridged call: two dialogs and a relay. All fields are guarded
@@ -82,14 +87,28 @@ func (c *Call) record() CallRecord {
 	return r
 }
 
-// transition moves the call to st and tells the observer. Callers hold mu.
+// transition moves the call to st and tells the observer, returning once
+// the state is durable. Callers hold mu.
 func (c *Call) transition(st State) error {
+	c.update(st)
+	return c.srv.cfg.Observer.Changed(c.record())
+}
+
+// note is transition for changes nothing waits on (ChangedLater). Callers
+// hold mu.
+func (c *Call) note(st State) {
+	c.update(st)
+	c.srv.cfg.Observer.ChangedLater(c.record())
+}
+
+// update moves the call to st and takes in the relay's addresses. Callers
+// hold mu.
+func (c *Call) update(st State) {
 	c.rec.State = st
 	if c.relay != nil {
 		c.rec.RelayA, c.rec.RelayB = c.relay.Local(Caller), c.relay.Local(Callee)
 		c.rec.LatchA, c.rec.LatchB = c.relay.Latched(Caller), c.relay.Latched(Callee)
 	}
-	return c.srv.cfg.Observer.Changed(c.record())
 }
 
 // latchDelay gathers the latches a call makes at once (RTP and RTCP, both
@@ -98,10 +117,10 @@ const latchDelay = 50 * time.Millisecond
 
 // latched is the relay's latch callback: it journals the call's new latches
 // off the packet path, shortly after. Latches made before the answer go
-// into the answer's record. Nothing waits for this write: a latch lost in
-// a crash is made again by the phone's next packets. It never takes mu: the
-// relay's forwarders call it, and Close waits for them with mu held
-// (callTable.closeAll).
+// into the answer's record. Nothing waits for this write (note): a latch
+// lost in a crash is made again by the phone's next packets. It never
+// takes mu: the relay's forwarders call it, and Close waits for them with
+// mu held (callTable.closeAll).
 func (c *Call) latched() {
 	if !c.latching.CompareAndSwap(false, true) {
 		return
@@ -114,9 +133,7 @@ func (c *Call) latched() {
 			c.relay.Latched(Caller) == c.rec.LatchA && c.relay.Latched(Callee) == c.rec.LatchB {
 			return
 		}
-		if err := c.transition(c.rec.State); err != nil {
-			c.srv.log.Warn("journal media latch", "call", c.rec.ID, "err", err)
-		}
+		c.note(c.rec.State)
 	})
 }
 

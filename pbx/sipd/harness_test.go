@@ -2,6 +2,7 @@ package sipd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -89,20 +90,45 @@ func startPBX(t *testing.T, mod func(*Config)) *pbx {
 	return &pbx{srv: srv, store: st, addr: srv.Addr().String(), obs: obs}
 }
 
-// recorder is a CallObserver that keeps every state it was told.
+// recorder is a CallObserver that keeps every record it was told, in
+// order, whether waited for or not; with fail set Changed refuses them, as
+// a full disk would.
 type recorder struct {
 	mu     sync.Mutex
 	states []State
 	recs   []CallRecord
 	ended  []string
+	fail   bool
 }
 
 func (r *recorder) Changed(c CallRecord) error {
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail {
+		return errors.New("journal: disk full")
+	}
 	r.states = append(r.states, c.State)
 	r.recs = append(r.recs, c)
-	r.mu.Unlock()
 	return nil
+}
+
+func (r *recorder) ChangedLater(c CallRecord) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.states = append(r.states, c.State)
+	r.recs = append(r.recs, c)
+}
+
+func (r *recorder) last() CallRecord {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.recs[len(r.recs)-1]
+}
+
+func (r *recorder) failing(f bool) {
+	r.mu.Lock()
+	r.fail = f
+	r.mu.Unlock()
 }
 
 func (r *recorder) Ended(id string) {

@@ -2,7 +2,6 @@ package sipd
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -12,38 +11,6 @@ import (
 )
 
 const dtmf = "Signal=5\r\nDuration=160"
-
-// journalLog is a CallObserver that keeps every record; with fail set it
-// refuses them, as a full disk would.
-type journalLog struct {
-	mu   sync.Mutex
-	recs []CallRecord
-	fail bool
-}
-
-func (j *journalLog) Changed(r CallRecord) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.fail {
-		return errors.New("journal: disk full")
-	}
-	j.recs = append(j.recs, r)
-	return nil
-}
-
-func (j *journalLog) Ended(string) {}
-
-func (j *journalLog) last() CallRecord {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.recs[len(j.recs)-1]
-}
-
-func (j *journalLog) failing(f bool) {
-	j.mu.Lock()
-	j.fail = f
-	j.mu.Unlock()
-}
 
 // arrival is an INFO or UPDATE a phone got, with the last record the
 // journal held when it arrived.
@@ -58,7 +25,7 @@ type arrival struct {
 type party struct {
 	t       *testing.T
 	ph      *phone
-	j       *journalLog
+	j       *recorder
 	build   func(method sip.RequestMethod, cseq uint32) *sip.Request
 	cseq    uint32
 	mu      sync.Mutex
@@ -69,7 +36,7 @@ type party struct {
 
 // midPhone is a registered phone whose INFO and UPDATE handlers are set
 // before its first transaction (the REGISTER), so its server sees them.
-func midPhone(t *testing.T, p *pbx, j *journalLog, ext string) *party {
+func midPhone(t *testing.T, p *pbx, j *recorder, ext string) *party {
 	t.Helper()
 	pt := &party{t: t, ph: newPhone(t, ext, p.addr), j: j, status: sip.StatusOK}
 	pt.ph.srv.OnInfo(pt.serve)
@@ -158,7 +125,7 @@ func (pt *party) send(method sip.RequestMethod, ctype string, body []byte, hdrs 
 // bridged is a confirmed call 100 -> 200 between two midPhones.
 type bridged struct {
 	p            *pbx
-	j            *journalLog
+	j            *recorder
 	caller, peer *party
 	oc           *outCall
 	cb           *callee
@@ -166,7 +133,7 @@ type bridged struct {
 
 func bridge(t *testing.T) *bridged {
 	t.Helper()
-	j := &journalLog{}
+	j := &recorder{}
 	p := startPBX(t, func(c *Config) { c.Observer = j })
 	b := &bridged{p: p, j: j, caller: midPhone(t, p, j, "100"), peer: midPhone(t, p, j, "200")}
 	b.cb = b.peer.ph.answer(answerMode{code: sip.StatusOK})

@@ -61,7 +61,14 @@ func (ph *phones) wait(t *testing.T) (ok, failed int, problems string) {
 	ok, failed = sipptest.Counts(ph.caller.out.String())
 	if cerr != nil {
 		fmt.Fprintf(&b, "caller sipp: %v\n%s\n", cerr, tail(ph.caller.out.String(), 1500))
-		ph.callee.cmd.Process.Kill() // it may wait for calls that never come
+		// The callee may wait for calls that never come: let it finish
+		// what did come, then stop it.
+		select {
+		case err := <-ph.callee.err:
+			ph.callee.err <- err
+		case <-time.After(10 * time.Second):
+			ph.callee.cmd.Process.Kill()
+		}
 	}
 	if err := ph.callee.wait(); err != nil {
 		fmt.Fprintf(&b, "callee sipp: %v\n%s\n", err, tail(ph.callee.out.String(), 1500))
