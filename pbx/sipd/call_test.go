@@ -22,6 +22,22 @@ func registered(t *testing.T, p *pbx, ext string) *phone {
 	return ph
 }
 
+// connected places a call 100 -> 200 (both registered with p) that 200
+// answers, and returns once the caller's and the PBX's ACKs are out.
+func connected(t *testing.T, p *pbx) *outCall {
+	t.Helper()
+	a := registered(t, p, "100")
+	b := registered(t, p, "200")
+	cb := b.answer(answerMode{code: sip.StatusOK})
+	oc := a.dial("200", "pw100", offerSDP(6000, "sendrecv"))
+	if res := oc.wait(0); res.StatusCode != sip.StatusOK {
+		t.Fatalf("call: %d %s", res.StatusCode, res.Reason)
+	}
+	oc.ack()
+	eventually(t, "callee ACKed", func() bool { return cb.count(&cb.acks) == 1 })
+	return oc
+}
+
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {

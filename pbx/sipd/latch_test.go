@@ -5,8 +5,6 @@ import (
 	"net/netip"
 	"testing"
 	"time"
-
-	"github.com/emiago/sipgo/sip"
 )
 
 // TestLatchesJournaled: when the relay latches onto a phone's real source
@@ -16,15 +14,7 @@ import (
 func TestLatchesJournaled(t *testing.T) {
 	media := &fakeMedia{}
 	p := startPBX(t, func(c *Config) { c.Media = media })
-	a := registered(t, p, "100")
-	b := registered(t, p, "200")
-	cb := b.answer(answerMode{code: sip.StatusOK})
-	oc := a.dial("200", "pw100", offerSDP(6000, "sendrecv"))
-	if res := oc.wait(0); res.StatusCode != sip.StatusOK {
-		t.Fatalf("call: %d %s", res.StatusCode, res.Reason)
-	}
-	oc.ack()
-	eventually(t, "callee ACKed", func() bool { return cb.count(&cb.acks) == 1 })
+	connected(t, p)
 	eventually(t, "call confirmed", func() bool {
 		cs := p.srv.Calls()
 		return len(cs) == 1 && cs[0].State == Confirmed

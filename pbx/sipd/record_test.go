@@ -41,15 +41,7 @@ func TestRecording(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			a := registered(t, p, "100")
-			b := registered(t, p, "200")
-			cb := b.answer(answerMode{code: sip.StatusOK})
-			oc := a.dial("200", "pw100", offerSDP(6000, "sendrecv"))
-			if res := oc.wait(0); res.StatusCode != sip.StatusOK {
-				t.Fatalf("call: %d %s", res.StatusCode, res.Reason)
-			}
-			oc.ack()
-			eventually(t, "callee ACKed", func() bool { return cb.count(&cb.acks) == 1 })
+			oc := connected(t, p)
 			if res := oc.do(sip.BYE, nil); res.StatusCode != sip.StatusOK {
 				t.Fatalf("BYE: %d", res.StatusCode)
 			}
