@@ -151,28 +151,23 @@ func Open(dir string, o Options) (*Journal, *Result, error) {
 // Append writes rec and returns once it is on stable storage. The journal
 // does not keep rec.Data: the caller may reuse it once Append returns.
 func (j *Journal) Append(rec Record) error {
-	if err := rec.check(); err != nil {
+	done := donePool.Get().(chan error)
+	defer donePool.Put(done)
+	if err := j.enqueue(rec, done); err != nil {
 		return err
 	}
-	done := donePool.Get().(chan error)
-	j.mu.Lock()
-	if j.closed {
-		j.mu.Unlock()
-		donePool.Put(done)
-		return ErrClosed
-	}
-	j.reqs <- request{rec: &rec, done: done}
-	j.mu.Unlock()
-	err := <-done
-	donePool.Put(done)
-	return err
+	return <-done
 }
 
 // Queue writes rec with the next group commit and returns at once: for
 // records nothing waits on, whose loss in a crash just before that commit
 // is acceptable. The journal keeps rec.Data: the caller must not change it.
 // A write error is reported to the Appends of that commit and after.
-func (j *Journal) Queue(rec Record) error {
+func (j *Journal) Queue(rec Record) error { return j.enqueue(rec, nil) }
+
+// enqueue hands rec to the writer, which answers on done (if not nil) once
+// its commit is over.
+func (j *Journal) enqueue(rec Record, done chan error) error {
 	if err := rec.check(); err != nil {
 		return err
 	}
@@ -181,7 +176,7 @@ func (j *Journal) Queue(rec Record) error {
 	if j.closed {
 		return ErrClosed
 	}
-	j.reqs <- request{rec: &rec}
+	j.reqs <- request{rec: &rec, done: done}
 	return nil
 }
 

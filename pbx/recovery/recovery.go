@@ -126,7 +126,19 @@ func decode(c journal.Call) (sipd.CallRecord, error) {
 // not yet answered are not journaled: restoring cannot carry them on (the
 // caller's INVITE transaction dies with the PBX), and skipping them keeps
 // an fsync off the ringing path.
-func (j *Journal) Changed(rec sipd.CallRecord) error {
+func (j *Journal) Changed(rec sipd.CallRecord) error { return j.write(rec, j.j.Append) }
+
+// ChangedLater queues rec for the next group commit and returns at once;
+// a failure is logged.
+func (j *Journal) ChangedLater(rec sipd.CallRecord) {
+	if err := j.write(rec, j.j.Queue); err != nil {
+		j.log.Error("journal call", "call", rec.ID, "err", err)
+	}
+}
+
+// write encodes rec and hands it to put (Append or Queue), skipping calls
+// not yet answered (see Changed).
+func (j *Journal) write(rec sipd.CallRecord, put func(journal.Record) error) error {
 	if rec.State < sipd.Answered {
 		return nil
 	}
@@ -134,28 +146,13 @@ func (j *Journal) Changed(rec sipd.CallRecord) error {
 	if err != nil {
 		return fmt.Errorf("recovery: encode call %s: %w", rec.ID, err)
 	}
-	if err := j.j.Append(journal.Record{CallID: rec.ID, Kind: kindCall, Data: b}); err != nil {
+	if err := put(journal.Record{CallID: rec.ID, Kind: kindCall, Data: b}); err != nil {
 		return fmt.Errorf("recovery: call %s: %w", rec.ID, err)
 	}
 	j.mu.Lock()
 	j.live[rec.ID] = struct{}{}
 	j.mu.Unlock()
 	return nil
-}
-
-// ChangedLater queues rec for the next group commit and returns at once.
-func (j *Journal) ChangedLater(rec sipd.CallRecord) {
-	b, err := encode(&rec)
-	if err == nil {
-		err = j.j.Queue(journal.Record{CallID: rec.ID, Kind: kindCall, Data: b})
-	}
-	if err != nil {
-		j.log.Error("journal call", "call", rec.ID, "err", err)
-		return
-	}
-	j.mu.Lock()
-	j.live[rec.ID] = struct{}{}
-	j.mu.Unlock()
 }
 
 // Ended records that the call is over, so that it is not restored and
