@@ -85,11 +85,10 @@ func TestCallsSurviveNodeFailure(t *testing.T) {
 		}
 		return p
 	}
-	auth := func(ext string) string { return fmt.Sprintf("[authentication username=%s password=pw%s]", ext, ext) }
 	vip := VIP.String() + ":5060"
 
 	// The callee registers, then answers with sipp's RTP echo on its media port.
-	reg := write("register.csv", fmt.Sprintf("SEQUENTIAL\n%s;%s;%s:%d\n", calleeExt, auth(calleeExt), ClientIP, calleePort))
+	reg := write("register.csv", fmt.Sprintf("SEQUENTIAL\n%s;%s;%s:%d\n", calleeExt, sipptest.AuthField(calleeExt), ClientIP, calleePort))
 	if out, err := sippIn(t, ctx, dir, time.Minute, vip, "-sf", filepath.Join(sc, "sipp", "register.xml"), "-inf", reg,
 		"-i", ClientIP.String(), "-p", strconv.Itoa(calleePort+1), "-m", "1").CombinedOutput(); err != nil {
 		t.Fatalf("callee REGISTER: %v\n%s", err, tail(string(out), 2000))
@@ -108,7 +107,7 @@ func TestCallsSurviveNodeFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = callee.Process.Kill(); _ = callee.Wait() })
-	calls := write("calls.csv", fmt.Sprintf("SEQUENTIAL\n%s;%s;%s\n", callerExt, calleeExt, auth(callerExt)))
+	calls := write("calls.csv", fmt.Sprintf("SEQUENTIAL\n%s;%s;%s\n", callerExt, calleeExt, sipptest.AuthField(callerExt)))
 	caller := sippIn(t, ctx, dir, 5*time.Minute, vip, "-sf", filepath.Join(sc, "recovery", "testdata", "caller.xml"), "-inf", calls,
 		"-i", ClientIP.String(), "-p", strconv.Itoa(callerPort), "-mp", strconv.Itoa(callerPort+100),
 		"-m", strconv.Itoa(n), "-r", "5", "-d", strconv.Itoa(int(hold.Milliseconds())))

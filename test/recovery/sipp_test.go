@@ -1,10 +1,8 @@
 package recovery
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,7 +14,7 @@ import (
 // phones are a caller sipp and a callee sipp placing calls through a pbx.
 type phones struct {
 	dir            string
-	caller, callee *sipp
+	caller, callee *sipptest.Process
 	echo           *echoPhone
 }
 
@@ -37,7 +35,7 @@ func calls(t *testing.T, p *pbx, calleeSIP int, l load) *phones {
 	sipptest.WriteTonePCAP(t, filepath.Join(ph.dir, "audio.pcap"), l.hold+30*time.Second)
 	limit := 2*l.hold + time.Minute + time.Duration(l.n/20)*time.Second // 20 calls/s on a loaded machine
 	ms := fmt.Sprint(l.hold.Milliseconds())
-	ph.callee = startSipp(t, ph.dir, limit, "-sf", scenario(l.callee), "-i", "127.0.0.1", "-p", fmt.Sprint(calleeSIP),
+	ph.callee = sipptest.Start(t, ph.dir, limit, "-sf", scenario(l.callee), "-i", "127.0.0.1", "-p", fmt.Sprint(calleeSIP),
 		"-mp", fmt.Sprint(freePort(t, 4)), "-key", "echo_port", fmt.Sprint(ph.echo.port()), "-m", fmt.Sprint(l.n), "-d", ms)
 	inf := filepath.Join(ph.dir, "calls.csv")
 	if err := os.WriteFile(inf, []byte("SEQUENTIAL\n100;200;[authentication username=100 password=pw100]\n"), 0o600); err != nil {
@@ -48,7 +46,7 @@ func calls(t *testing.T, p *pbx, calleeSIP int, l load) *phones {
 	if l.limit > 0 {
 		args = append(args, "-l", fmt.Sprint(l.limit))
 	}
-	ph.caller = startSipp(t, ph.dir, limit, args...)
+	ph.caller = sipptest.Start(t, ph.dir, limit, args...)
 	return ph
 }
 
@@ -57,70 +55,28 @@ func calls(t *testing.T, p *pbx, calleeSIP int, l load) *phones {
 func (ph *phones) wait(t *testing.T) (ok, failed int, problems string) {
 	t.Helper()
 	var b strings.Builder
-	cerr := ph.caller.wait()
-	ok, failed = sipptest.Counts(ph.caller.out.String())
+	cerr := ph.caller.Wait()
+	ok, failed = sipptest.Counts(ph.caller.Output())
 	if cerr != nil {
-		fmt.Fprintf(&b, "caller sipp: %v\n%s\n", cerr, tail(ph.caller.out.String(), 1500))
+		fmt.Fprintf(&b, "caller sipp: %v\n%s\n", cerr, tail(ph.caller.Output(), 1500))
 		// The callee may wait for calls that never come: let it finish
 		// what did come, then stop it.
-		select {
-		case err := <-ph.callee.err:
-			ph.callee.err <- err
-		case <-time.After(10 * time.Second):
-			ph.callee.cmd.Process.Kill()
+		if _, running := ph.callee.WaitFor(10 * time.Second); running {
+			ph.callee.Kill()
 		}
 	}
-	if err := ph.callee.wait(); err != nil {
-		fmt.Fprintf(&b, "callee sipp: %v\n%s\n", err, tail(ph.callee.out.String(), 1500))
+	if err := ph.callee.Wait(); err != nil {
+		fmt.Fprintf(&b, "callee sipp: %v\n%s\n", err, tail(ph.callee.Output(), 1500))
 	}
 	if b.Len() > 0 {
-		logs, _ := filepath.Glob(filepath.Join(ph.dir, "*_errors.log"))
-		for _, l := range logs {
-			e, _ := os.ReadFile(l)
-			fmt.Fprintf(&b, "%s:\n%s\n", filepath.Base(l), tail(string(e), 3000))
-		}
+		b.WriteString(tail(ph.caller.ErrorLogs(), 6000)) // both sipps work in ph.dir
 	}
 	return ok, failed, b.String()
 }
 
 // calleeCounts are the callee sipp's successful and failed calls (after
 // wait).
-func (ph *phones) calleeCounts() (ok, failed int) { return sipptest.Counts(ph.callee.out.String()) }
-
-// sipp is one sipp process.
-type sipp struct {
-	cmd *exec.Cmd
-	out strings.Builder
-	err chan error
-}
-
-// startSipp runs sipp in dir with args, a global timeout and no keyboard.
-func startSipp(t *testing.T, dir string, timeout time.Duration, args ...string) *sipp {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout+10*time.Second)
-	s := &sipp{err: make(chan error, 1)}
-	args = append(args, "-nostdin", "-trace_err", "-timeout", fmt.Sprintf("%ds", int(timeout.Seconds())))
-	s.cmd = exec.CommandContext(ctx, "sipp", args...)
-	s.cmd.Dir = dir
-	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.out
-	if err := s.cmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	go func() { s.err <- s.cmd.Wait(); cancel() }()
-	t.Cleanup(func() {
-		s.cmd.Process.Kill()
-	})
-	return s
-}
-
-// wait returns sipp's exit status (nil: every call succeeded). It may be
-// called more than once.
-func (s *sipp) wait() error {
-	err := <-s.err
-	s.err <- err
-	return err
-}
+func (ph *phones) calleeCounts() (ok, failed int) { return sipptest.Counts(ph.callee.Output()) }
 
 func scenario(name string) string {
 	p, err := filepath.Abs(filepath.Join("testdata", name))

@@ -49,12 +49,12 @@ func registerLoad(t *testing.T, addr string, users []string, total int) (ok, fai
 	}
 	inf := injection(t, dir, "users.csv", lines)
 	start := time.Now()
-	s := startSipp(t, dir, 5*time.Minute, addr, "-sf", scenario("register.xml"), "-inf", inf,
+	s := sipptest.Start(t, dir, 5*time.Minute, addr, "-sf", scenario("register.xml"), "-inf", inf,
 		"-i", "127.0.0.1", "-p", fmt.Sprint(freePorts(t, 1)), "-m", fmt.Sprint(total),
 		"-r", "50000", "-l", "200", "-recv_timeout", "10s")
-	s.wait(t, dir)
+	_ = s.Wait() // failures are counted below
 	elapsed = time.Since(start)
-	ok, failed = sipptest.Counts(s.out.String())
+	ok, failed = sipptest.Counts(s.Output())
 	return ok, failed, elapsed
 }
 

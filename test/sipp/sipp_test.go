@@ -12,7 +12,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -163,46 +162,11 @@ func injection(t *testing.T, dir, name string, lines []string) string {
 	return p
 }
 
-// sipp is one sipp process working in dir.
-type sipp struct {
-	cmd *exec.Cmd
-	out strings.Builder
-	err chan error
-}
-
-// startSipp runs sipp with args (plus -nostdin and a global timeout) in dir.
-func startSipp(t *testing.T, dir string, timeout time.Duration, args ...string) *sipp {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	s := &sipp{err: make(chan error, 1)}
-	s.cmd = exec.CommandContext(ctx, "sipp", append(args, "-nostdin", "-trace_err", "-timeout", fmt.Sprintf("%ds", int(timeout.Seconds())))...)
-	s.cmd.Dir = dir
-	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.out
-	if err := s.cmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	go func() { s.err <- s.cmd.Wait(); cancel() }()
-	t.Cleanup(func() {
-		if s.cmd.ProcessState == nil {
-			s.cmd.Process.Kill()
-		}
-	})
-	return s
-}
-
-// wait returns sipp's exit error (nil: every call succeeded) and its
-// errors log.
-func (s *sipp) wait(t *testing.T, dir string) (error, string) {
-	t.Helper()
-	err := <-s.err
-	logs, _ := filepath.Glob(filepath.Join(dir, "*_errors.log"))
-	var errs strings.Builder
-	for _, l := range logs {
-		b, _ := os.ReadFile(l)
-		errs.Write(b)
-	}
-	return err, errs.String()
+// wait returns s's exit error (nil: every call succeeded) and the errors
+// logs of the sipps in its directory.
+func wait(s *sipptest.Process) (error, string) {
+	err := s.Wait()
+	return err, s.ErrorLogs()
 }
 
 func scenario(name string) string {
@@ -222,10 +186,10 @@ func register(t *testing.T, p *pbxUnderTest, exts []string, contact string, rate
 		lines = append(lines, e+";"+sipptest.AuthField(e)+";"+contact)
 	}
 	inf := injection(t, dir, "users.csv", lines)
-	s := startSipp(t, dir, 60*time.Second, p.addr, "-sf", scenario("register.xml"), "-inf", inf,
+	s := sipptest.Start(t, dir, 60*time.Second, p.addr, "-sf", scenario("register.xml"), "-inf", inf,
 		"-i", "127.0.0.1", "-p", fmt.Sprint(freePorts(t, 1)), "-m", fmt.Sprint(len(exts)), "-r", fmt.Sprint(rate))
-	if err, errs := s.wait(t, dir); err != nil {
-		t.Fatalf("sipp register: %v\n%s\n%s", err, errs, tail(s.out.String(), 2000))
+	if err, errs := wait(s); err != nil {
+		t.Fatalf("sipp register: %v\n%s\n%s", err, errs, tail(s.Output(), 2000))
 	}
 }
 
@@ -278,7 +242,7 @@ func runCalls(t *testing.T, p *pbxUnderTest, calls, rate int, hold time.Duration
 		t.Fatal(err)
 	}
 	limit := time.Minute + 2*time.Duration(calls/rate)*time.Second + hold
-	callee := startSipp(t, dir, limit, "-sf", scenario("callee.xml"), "-i", "127.0.0.1",
+	callee := sipptest.Start(t, dir, limit, "-sf", scenario("callee.xml"), "-i", "127.0.0.1",
 		"-p", fmt.Sprint(calleeSIP), "-mp", fmt.Sprint(calleeRTP), "-rtp_echo", "-m", fmt.Sprint(calls))
 	media := "nortp"
 	if rtp {
@@ -286,19 +250,19 @@ func runCalls(t *testing.T, p *pbxUnderTest, calls, rate int, hold time.Duration
 	}
 	inf := injection(t, dir, "calls.csv", []string{"100;200;" + sipptest.AuthField("100") + ";" + media})
 	start := time.Now()
-	caller := startSipp(t, dir, limit, p.addr, "-sf", scenario("caller.xml"), "-inf", inf, "-i", "127.0.0.1",
+	caller := sipptest.Start(t, dir, limit, p.addr, "-sf", scenario("caller.xml"), "-inf", inf, "-i", "127.0.0.1",
 		"-p", fmt.Sprint(callerSIP), "-mp", fmt.Sprint(callerRTP), "-m", fmt.Sprint(calls), "-r", fmt.Sprint(rate),
 		"-d", fmt.Sprint(hold.Milliseconds()))
-	err, errs := caller.wait(t, dir)
+	err, errs := wait(caller)
 	r := callRun{elapsed: time.Since(start)}
-	r.ok, r.failed = sipptest.Counts(caller.out.String())
+	r.ok, r.failed = sipptest.Counts(caller.Output())
 	if err != nil {
-		r.errs = fmt.Sprintf("caller sipp: %v\n%s\n%s", err, tail(errs, 2000), tail(caller.out.String(), 2000))
-		caller.cmd.Process.Kill() // the callee may wait for calls that never come
-		callee.cmd.Process.Kill()
+		r.errs = fmt.Sprintf("caller sipp: %v\n%s\n%s", err, tail(errs, 2000), tail(caller.Output(), 2000))
+		caller.Kill() // the callee may wait for calls that never come
+		callee.Kill()
 	}
-	if err, errs := callee.wait(t, dir); err != nil && r.errs == "" {
-		r.errs = fmt.Sprintf("callee sipp: %v\n%s\n%s", err, tail(errs, 2000), tail(callee.out.String(), 2000))
+	if err, errs := wait(callee); err != nil && r.errs == "" {
+		r.errs = fmt.Sprintf("callee sipp: %v\n%s\n%s", err, tail(errs, 2000), tail(callee.Output(), 2000))
 	}
 	return r
 }
