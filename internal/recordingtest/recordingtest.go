@@ -8,6 +8,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
+	"testing"
 	"time"
 )
 
@@ -25,8 +27,10 @@ func Parse(b []byte) ([]Frame, error) {
 	if ch, rate, bits := binary.LittleEndian.Uint16(b[22:]), binary.LittleEndian.Uint32(b[24:]), binary.LittleEndian.Uint16(b[34:]); ch != 2 || rate != 8000 || bits != 16 {
 		return nil, fmt.Errorf("%d channels, %d Hz, %d bits: want 2, 8000, 16", ch, rate, bits)
 	}
-	if size := binary.LittleEndian.Uint32(b[40:]); int(size) != len(b)-44 || (len(b)-44)%4 != 0 {
-		return nil, fmt.Errorf("header counts %d data bytes, the file holds %d", size, len(b)-44)
+	if size := binary.LittleEndian.Uint32(b[40:]); int(size) != len(b)-44 || (len(b)-44)%4 != 0 ||
+		binary.LittleEndian.Uint32(b[4:]) != 36+size {
+		return nil, fmt.Errorf("header counts %d data bytes (RIFF size %d), the file holds %d",
+			size, binary.LittleEndian.Uint32(b[4:]), len(b)-44)
 	}
 	frames := make([]Frame, (len(b)-44)/4)
 	for i := range frames {
@@ -34,6 +38,21 @@ func Parse(b []byte) ([]Frame, error) {
 		frames[i][1] = int16(binary.LittleEndian.Uint16(b[46+4*i:]))
 	}
 	return frames, nil
+}
+
+// Read returns the frames of the recording at path, failing t unless it is
+// whole (Parse).
+func Read(t testing.TB, path string) []Frame {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err == nil {
+		var frames []Frame
+		if frames, err = Parse(b); err == nil {
+			return frames
+		}
+	}
+	t.Fatalf("recording %s: %v", path, err)
+	return nil
 }
 
 // At is the frame index of the moment d after the recording's origin.

@@ -4,8 +4,8 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"path/filepath"
+	"pbxha/internal/recordingtest"
 	"testing"
 	"time"
 
@@ -139,86 +139,11 @@ func TestRecordingAcrossRestore(t *testing.T) {
 // silent.
 func loudFrames(t *testing.T, path string) int {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(b) < 44 || string(b[:4]) != "RIFF" {
-		t.Fatalf("%s: not a WAV file", path)
-	}
 	n := 0
-	for i := 44; i+4 <= len(b); i += 4 {
-		if b[i] != 0 || b[i+1] != 0 {
+	for _, f := range recordingtest.Read(t, path) {
+		if f[0] != 0 {
 			n++
 		}
 	}
 	return n
-}
-
-// TestLatchAcrossRestore: a relay reports latching onto a phone behind NAT
-// (its SDP address unreachable) through the callback and Latched; the relay
-// restored from a record with that latch reaches the phone at once. A
-// latch onto the SDP's own address is not reported as one to journal.
-func TestLatchAcrossRestore(t *testing.T) {
-	f, err := newMedia(netip.MustParseAddr("127.0.0.1"), 31200, 31299, t.TempDir(), slog.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
-	latches := make(chan struct{}, 8)
-	r, err := f.Allocate("call-1", func() { latches <- struct{}{} })
-	if err != nil {
-		t.Fatal(err)
-	}
-	phone, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer phone.Close()
-	behindNAT := sipd.Peer{RTP: netip.MustParseAddrPort("127.0.0.9:4000")}
-	r.SetPeer(sipd.Caller, behindNAT)
-	pkt := make([]byte, 12+160)
-	pkt[0] = 0x80
-	for i := range 3 { // probation: three in-sequence packets from one source
-		pkt[3] = byte(i)
-		if _, err := phone.WriteToUDPAddrPort(pkt, r.Local(sipd.Caller)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	select {
-	case <-latches:
-	case <-time.After(2 * time.Second):
-		t.Fatal("no latch reported")
-	}
-	latch := r.Latched(sipd.Caller)
-	if latch.RTP != phone.LocalAddr().(*net.UDPAddr).AddrPort() || latch.RTCP.IsValid() {
-		t.Fatalf("latched %+v, want RTP to the phone's source only", latch)
-	}
-	rec := sipd.CallRecord{ID: "call-1", State: sipd.Confirmed, RelayA: r.Local(sipd.Caller), RelayB: r.Local(sipd.Callee), LatchA: latch}
-	if err := r.Close(); err != nil {
-		t.Fatal(err)
-	}
-	r2, err := f.Restore(rec, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r2.Close()
-	r2.SetPeer(sipd.Caller, behindNAT) // as sipd restores: SDP first, then the latch
-	r2.Latch(sipd.Caller, rec.LatchA)
-	callee, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer callee.Close()
-	r2.SetPeer(sipd.Callee, sipd.Peer{RTP: callee.LocalAddr().(*net.UDPAddr).AddrPort()})
-	if _, err := callee.WriteToUDPAddrPort(pkt, r2.Local(sipd.Callee)); err != nil {
-		t.Fatal(err)
-	}
-	phone.SetReadDeadline(time.Now().Add(2 * time.Second))
-	if _, err := phone.Read(make([]byte, 512)); err != nil {
-		t.Fatalf("restored relay did not send to the latched address: %v", err)
-	}
-	// The callee sends from its SDP address: a latch with nothing to journal.
-	if l := r2.Latched(sipd.Callee); l != (sipd.Peer{}) {
-		t.Fatalf("callee latched %+v onto its own SDP address: want nothing to journal", l)
-	}
 }

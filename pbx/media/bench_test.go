@@ -78,12 +78,7 @@ func BenchmarkThroughputRelay(b *testing.B)  { throughput(b, true) }
 // included).
 func BenchmarkRecorderWriteRTP(b *testing.B) {
 	t0 := time.Now()
-	rec, err := OpenRecorder(filepath.Join(b.TempDir(), "call.wav"), t0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	clk := &clock{t: t0}
-	rec.now = clk.now
+	rec, clk := clocked(b, filepath.Join(b.TempDir(), "call.wav"), t0)
 	pkts := [2][]byte{g711(0, pcmuLoud), g711(8, pcmaQuiet)}
 	b.ReportAllocs()
 	i := 0

@@ -1,12 +1,12 @@
 package media
 
 import (
-	"bytes"
 	"encoding/binary"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"pbxha/internal/recordingtest"
 	"strconv"
 	"strings"
 	"testing"
@@ -85,28 +85,6 @@ func g711(pt, code byte) []byte {
 	return pkt
 }
 
-// readWAV returns the frames of a recording after checking its header.
-func readWAV(t *testing.T, path string) [][2]int16 {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(b) < headerBytes || !bytes.Equal(b[:4], []byte("RIFF")) || !bytes.Equal(b[8:16], []byte("WAVEfmt ")) {
-		t.Fatalf("%s: not a WAV file", path)
-	}
-	data := int(binary.LittleEndian.Uint32(b[40:]))
-	if data != len(b)-headerBytes || int(binary.LittleEndian.Uint32(b[4:])) != 36+data {
-		t.Fatalf("%s: header sizes %d/%d for %d data bytes", path, binary.LittleEndian.Uint32(b[4:]), data, len(b)-headerBytes)
-	}
-	frames := make([][2]int16, data/frameBytes)
-	for i := range frames {
-		o := headerBytes + i*frameBytes
-		frames[i] = [2]int16{int16(binary.LittleEndian.Uint16(b[o:])), int16(binary.LittleEndian.Uint16(b[o+2:]))}
-	}
-	return frames
-}
-
 // checkSpan asserts frames[from:to] of channel ch all equal want.
 func checkSpan(t *testing.T, frames [][2]int16, ch, from, to int, want int16) {
 	t.Helper()
@@ -120,6 +98,19 @@ func checkSpan(t *testing.T, frames [][2]int16, ch, from, to int, want int16) {
 	}
 }
 
+// clocked opens a recording at path whose clock is the fake one returned,
+// standing at t0, the recording's origin.
+func clocked(tb testing.TB, path string, t0 time.Time) (*Recorder, *clock) {
+	tb.Helper()
+	rec, err := OpenRecorder(path, t0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	clk := &clock{t: t0}
+	rec.now = clk.now
+	return rec, clk
+}
+
 const pcmuLoud, pcmaQuiet = 0x80, 0xd5 // decode to 32124 and 8
 
 // TestRecorderAlignsAndAppends: both legs land on their channels at their
@@ -128,12 +119,7 @@ const pcmuLoud, pcmaQuiet = 0x80, 0xd5 // decode to 32124 and 8
 func TestRecorderAlignsAndAppends(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "call.wav")
 	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	clk := &clock{t: t0}
-	rec, err := OpenRecorder(path, t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec.now = clk.now
+	rec, clk := clocked(t, path, t0)
 	tick := func(from, to int, a bool) { // 20 ms packets for packet slots [from, to)
 		for i := from; i < to; i++ {
 			clk.t = t0.Add(time.Duration(i) * 20 * time.Millisecond)
@@ -152,7 +138,7 @@ func TestRecorderAlignsAndAppends(t *testing.T) {
 	if err := rec.Close(); err != nil {
 		t.Fatal(err)
 	}
-	f := readWAV(t, path)
+	f := recordingtest.Read(t, path)
 	if len(f) != 150*160 {
 		t.Fatalf("%d frames; want %d", len(f), 150*160)
 	}
@@ -183,7 +169,7 @@ func TestRecorderAlignsAndAppends(t *testing.T) {
 	if err := rec.Close(); err != nil {
 		t.Fatal(err)
 	}
-	f = readWAV(t, path)
+	f = recordingtest.Read(t, path)
 	if len(f) != 250*160 {
 		t.Fatalf("%d frames after append; want %d", len(f), 250*160)
 	}
@@ -197,18 +183,13 @@ func TestRecorderAlignsAndAppends(t *testing.T) {
 func TestRecorderIgnoresOtherPayloads(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "call.wav")
 	t0 := time.Now()
-	rec, err := OpenRecorder(path, t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clk := &clock{t: t0}
-	rec.now = clk.now
+	rec, _ := clocked(t, path, t0)
 	rec.WriteRTP(A, g711(101, 1)) // telephone-event
 	rec.WriteRTP(A, []byte{1, 2, 3})
 	if err := rec.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if f := readWAV(t, path); len(f) != 0 {
+	if f := recordingtest.Read(t, path); len(f) != 0 {
 		t.Errorf("%d frames from non-G.711 packets", len(f))
 	}
 }
@@ -262,7 +243,7 @@ func TestRelayRecords(t *testing.T) {
 			t.Fatal(err)
 		}
 		loud := 0
-		for _, fr := range readWAV(t, path) {
+		for _, fr := range recordingtest.Read(t, path) {
 			if fr[0] == 32124 {
 				loud++
 			}
@@ -278,18 +259,14 @@ func TestRelayRecords(t *testing.T) {
 func TestRecorderFlood(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "call.wav")
 	t0 := time.Now()
-	rec, err := OpenRecorder(path, t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec.now = (&clock{t: t0}).now
+	rec, _ := clocked(t, path, t0)
 	for range 1000 { // 20 s of audio in no time
 		rec.WriteRTP(A, g711(0, pcmuLoud))
 	}
 	if err := rec.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(readWAV(t, path)); n > recAhead+160 {
+	if n := len(recordingtest.Read(t, path)); n > recAhead+160 {
 		t.Errorf("a flood wrote %d frames; want at most %d", n, recAhead+160)
 	}
 }
@@ -301,12 +278,7 @@ func TestRecordingReadBySox(t *testing.T) {
 	testenv.RequireTool(t, "sox", "soxi")
 	path := filepath.Join(t.TempDir(), "call.wav")
 	t0 := time.Now()
-	rec, err := OpenRecorder(path, t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clk := &clock{t: t0}
-	rec.now = clk.now
+	rec, clk := clocked(t, path, t0)
 	for i := range 50 {
 		clk.t = t0.Add(time.Duration(i) * 20 * time.Millisecond)
 		rec.WriteRTP(A, g711(0, pcmuLoud))

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os/exec"
 	"path/filepath"
+	"pbxha/internal/recordingtest"
 	"strconv"
 	"strings"
 	"testing"
@@ -122,7 +123,7 @@ func TestRelaySipp(t *testing.T) {
 // the format with sox.)
 func checkRecording(t *testing.T, wav string, minSecs, maxSecs float64) {
 	t.Helper()
-	frames := readWAV(t, wav)
+	frames := recordingtest.Read(t, wav)
 	if secs := float64(len(frames)) / sampleRate; secs < minSecs || secs > maxSecs {
 		t.Errorf("recording lasts %.2f s; want %.1f-%.1f", secs, minSecs, maxSecs)
 	}

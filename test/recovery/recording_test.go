@@ -1,7 +1,6 @@
 package recovery
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -28,7 +27,7 @@ func checkRecordings(t *testing.T, p *pbx, n int, killed, ready time.Time) {
 		if c.Recording == "" {
 			t.Fatalf("CDR %+v names no recording", c)
 		}
-		frames := readRecording(t, filepath.Join(p.data, c.Recording))
+		frames := recordingtest.Read(t, filepath.Join(p.data, c.Recording))
 		at := func(tm time.Time) int { return recordingtest.At(tm.Sub(c.Answer)) }
 		if got, want := recordingtest.Length(frames), c.End.Sub(c.Answer); got < want-time.Second || got > want+time.Second {
 			t.Fatalf("%s: %v of audio for a call of %v", c.Recording, got, want)
@@ -45,18 +44,4 @@ func checkRecordings(t *testing.T, p *pbx, n int, killed, ready time.Time) {
 	}
 	t.Logf("recordings: %d calls, both channels audible before the kill (min %.0f%%) and after the restart (min %.0f%%)",
 		n, 100*slices.Min(before), 100*slices.Min(after))
-}
-
-// readRecording returns the frames of a recording, which must be whole.
-func readRecording(t *testing.T, path string) []recordingtest.Frame {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err == nil {
-		var frames []recordingtest.Frame
-		if frames, err = recordingtest.Parse(b); err == nil {
-			return frames
-		}
-	}
-	t.Fatalf("recording %s: %v", path, err)
-	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"pbxha/internal/recordingtest"
 	"slices"
 	"sort"
 	"strings"
@@ -202,7 +203,7 @@ func TestTornJournal(t *testing.T) {
 		}
 		// Every recording, the damaged calls' too, ends on a whole frame
 		// with a header that counts its data.
-		readRecording(t, filepath.Join(p.data, c.Recording))
+		recordingtest.Read(t, filepath.Join(p.data, c.Recording))
 	}
 	if len(answered) != n-len(hungUp) {
 		t.Fatalf("answered CDRs %v; damaged calls %s %s, hung up %v", answered, torn, flipped, hungUp)
