@@ -1,7 +1,6 @@
 package sipd
 
 import (
-	"context"
 	"net/netip"
 	"testing"
 	"time"
@@ -47,12 +46,7 @@ func TestLatchesJournaled(t *testing.T) {
 
 	// Restore puts the latches back on the new relay.
 	rm := &restoringMedia{}
-	p2 := startPBX(t, func(c *Config) { c.Media = rm })
-	rec := restoredCall(newRawPhone(t), newRawPhone(t))
-	rec.LatchB = nat
-	if err := p2.srv.Restore(context.Background(), []CallRecord{rec}, RestoreOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	restored(t, rm, RestoreOptions{}, func(r *CallRecord) { r.LatchB = nat })
 	rm.mu.Lock()
 	got := rm.last.latches
 	rm.mu.Unlock()

@@ -1,7 +1,6 @@
 package sipd
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -45,12 +44,7 @@ func TestRestoredInfoUpdate(t *testing.T) {
 		{"callee sends", false, 4, "a-restored@test %d pbx-a phone-a ", 8, "41002", "41000"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := startPBX(t, func(c *Config) { c.Media = &restoringMedia{} })
-			caller, callee := newRawPhone(t), newRawPhone(t)
-			rec := restoredCall(caller, callee)
-			if err := p.srv.Restore(context.Background(), []CallRecord{rec}, RestoreOptions{}); err != nil {
-				t.Fatal(err)
-			}
+			p, caller, callee, rec := restored(t, &restoringMedia{}, RestoreOptions{}, nil)
 			from, to, d := caller, callee, rec.A
 			if !tc.fromA {
 				from, to, d = callee, caller, rec.B

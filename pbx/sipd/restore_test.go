@@ -116,6 +116,22 @@ func restoredCall(caller, callee *rawPhone) CallRecord {
 	}
 }
 
+// restored starts a PBX on media and restores into it one call between two
+// raw phones: restoredCall's, changed by edit when it is not nil.
+func restored(t *testing.T, media MediaFactory, o RestoreOptions, edit func(*CallRecord)) (p *pbx, caller, callee *rawPhone, rec CallRecord) {
+	t.Helper()
+	p = startPBX(t, func(c *Config) { c.Media = media })
+	caller, callee = newRawPhone(t), newRawPhone(t)
+	rec = restoredCall(caller, callee)
+	if edit != nil {
+		edit(&rec)
+	}
+	if err := p.srv.Restore(context.Background(), []CallRecord{rec}, o); err != nil {
+		t.Fatal(err)
+	}
+	return p, caller, callee, rec
+}
+
 // bye is an in-dialog BYE from a phone, as its dialog sees it.
 func bye(from *rawPhone, pbx, callID, fromTag, toTag string, cseq uint32) string {
 	return fmt.Sprintf(`BYE sip:%s SIP/2.0
@@ -149,12 +165,7 @@ func TestRestoredDialogs(t *testing.T) {
 		{"caller's stale CSeq", true, 20, 500, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := startPBX(t, func(c *Config) { c.Media = &restoringMedia{} })
-			caller, callee := newRawPhone(t), newRawPhone(t)
-			rec := restoredCall(caller, callee)
-			if err := p.srv.Restore(context.Background(), []CallRecord{rec}, RestoreOptions{}); err != nil {
-				t.Fatal(err)
-			}
+			p, caller, callee, rec := restored(t, &restoringMedia{}, RestoreOptions{}, nil)
 			from, to, l := caller, callee, leg{rec.A.CallID, rec.A.RemoteTag, rec.A.LocalTag}
 			if !tc.fromA {
 				from, to, l = callee, caller, leg{rec.B.CallID, rec.B.RemoteTag, rec.B.LocalTag}
@@ -228,13 +239,8 @@ func TestRestoreHangsUp(t *testing.T) {
 		{"no RTP since the restart", Confirmed, &restoringMedia{lastRTP: time.Now().Add(-time.Hour)}, DispositionRTPTimeout},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := startPBX(t, func(c *Config) { c.Media = tc.media })
-			caller, callee := newRawPhone(t), newRawPhone(t)
-			rec := restoredCall(caller, callee)
-			rec.State = tc.state
-			if err := p.srv.Restore(context.Background(), []CallRecord{rec}, RestoreOptions{RTPTimeout: 200 * time.Millisecond}); err != nil {
-				t.Fatal(err)
-			}
+			p, caller, callee, rec := restored(t, tc.media, RestoreOptions{RTPTimeout: 200 * time.Millisecond},
+				func(r *CallRecord) { r.State = tc.state })
 			for _, ph := range []struct {
 				phone  *rawPhone
 				callID string
@@ -273,13 +279,9 @@ func sdpFrom(user string, v, port int, dir string) string {
 // journaled one), then the PBX's ACK; the callee gets the answer, also
 // with its leg's next o= version.
 func TestRestoredReinvite(t *testing.T) {
-	p := startPBX(t, func(c *Config) { c.Media = &restoringMedia{} })
-	caller, callee := newRawPhone(t), newRawPhone(t)
-	rec := restoredCall(caller, callee)
-	rec.A.LocalSDP, rec.B.LocalSDP = []byte(sdpFrom("pbxha", 5, 41000, "")), []byte(sdpFrom("pbxha", 9, 41002, ""))
-	if err := p.srv.Restore(context.Background(), []CallRecord{rec}, RestoreOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	p, caller, callee, rec := restored(t, &restoringMedia{}, RestoreOptions{}, func(r *CallRecord) {
+		r.A.LocalSDP, r.B.LocalSDP = []byte(sdpFrom("pbxha", 5, 41000, "")), []byte(sdpFrom("pbxha", 9, 41002, ""))
+	})
 	offer := sdpFrom("phoneb", 2, 7000, "sendonly")
 	callee.send(p.addr, fmt.Sprintf(`INVITE sip:%s SIP/2.0
 Via: SIP/2.0/UDP %s;branch=z9hG4bK-hold
