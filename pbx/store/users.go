@@ -21,6 +21,7 @@ type User struct {
 	Created   time.Time
 }
 
+// userCols are the columns scanUser reads, in its order.
 const userCols = `ext, name, ha1_md5, ha1_sha256, record, created`
 
 // ErrNoUser reports an unknown extension.
@@ -74,17 +75,23 @@ func (s *Store) DelUser(ctx context.Context, ext string) error {
 
 // User returns one user.
 func (s *Store) User(ctx context.Context, ext string) (User, error) {
-	var u User
-	var created int64
-	err := s.q.user.QueryRowContext(ctx, ext).Scan(&u.Ext, &u.Name, &u.HA1MD5, &u.HA1SHA256, &u.Record, &created)
+	u, err := scanUser(s.q.user.QueryRowContext(ctx, ext))
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, fmt.Errorf("user %s: %w", ext, ErrNoUser)
 	}
 	if err != nil {
 		return u, fmt.Errorf("user %s: %w", ext, err)
 	}
-	u.Created = time.Unix(created, 0)
 	return u, nil
+}
+
+// scanUser reads a row of userCols.
+func scanUser(row interface{ Scan(...any) error }) (User, error) {
+	var u User
+	var created int64
+	err := row.Scan(&u.Ext, &u.Name, &u.HA1MD5, &u.HA1SHA256, &u.Record, &created)
+	u.Created = time.Unix(created, 0)
+	return u, err
 }
 
 // Users lists all users ordered by extension.
@@ -96,12 +103,10 @@ func (s *Store) Users(ctx context.Context) ([]User, error) {
 	defer rows.Close()
 	var out []User
 	for rows.Next() {
-		var u User
-		var created int64
-		if err := rows.Scan(&u.Ext, &u.Name, &u.HA1MD5, &u.HA1SHA256, &u.Record, &created); err != nil {
+		u, err := scanUser(rows)
+		if err != nil {
 			return nil, fmt.Errorf("list users: %w", err)
 		}
-		u.Created = time.Unix(created, 0)
 		out = append(out, u)
 	}
 	if err := rows.Err(); err != nil {
